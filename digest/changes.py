@@ -1,0 +1,67 @@
+"""Pure: what changed between two versions of one record, said in a line a person reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NOTICE_REF_TYPES = {"RetractionIn": "retracted", "ErratumIn": "erratum published",
+                    "ExpressionOfConcernIn": "expression of concern"}
+
+
+def describe_change(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(summary, diff) for a changed record, or None when nothing a reader sees changed."""
+    source = new.get("source")
+    if source == "clinicaltrials":
+        from digest.parsers.clinicaltrials import describe_ctgov_change
+
+        text = describe_ctgov_change(old, new)
+        fields = _changed_fields(old, new)
+        return (text, {"fields": fields, "notable": True}) if text else _generic(fields)
+    if source == "nccih":
+        from digest.parsers.nccih import diff_sections
+
+        page_diff = diff_sections(old.get("extra", {}).get("sections", []),
+                                  new.get("extra", {}).get("sections", []))
+        if page_diff.is_empty:
+            return _generic(_changed_fields(old, new))
+        return page_diff.summary(), {
+            "added": page_diff.added,
+            "removed": page_diff.removed,
+            "changed": [list(item) for item in page_diff.changed],
+            "notable": True,
+        }
+    fields = _changed_fields(old, new)
+    notices = _new_notices(old, new)
+    if notices:
+        return "; ".join(notices), {"fields": fields, "notices": notices, "notable": True}
+    return _generic(fields)
+
+
+def _generic(fields: list[str]) -> tuple[str, dict[str, Any]] | None:
+    if not fields:
+        return None
+    return f"updated: {', '.join(fields)}", {"fields": fields, "notable": False}
+
+
+def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    keys = sorted(set(old) | set(new))
+    changed = [k for k in keys if k != "extra" and old.get(k) != new.get(k)]
+    old_extra, new_extra = old.get("extra") or {}, new.get("extra") or {}
+    changed += [f"extra.{k}" for k in sorted(set(old_extra) | set(new_extra))
+                if old_extra.get(k) != new_extra.get(k)]
+    return changed
+
+
+def _new_notices(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    notes: list[str] = []
+    old_types = set(old.get("publication_types") or [])
+    if "Retracted Publication" in set(new.get("publication_types") or []) - old_types:
+        notes.append("retracted")
+    old_refs = {c.get("ref_type") for c in (old.get("extra") or {}).get("comments_corrections", [])}
+    for item in (new.get("extra") or {}).get("comments_corrections", []):
+        ref_type = item.get("ref_type")
+        if ref_type in NOTICE_REF_TYPES and ref_type not in old_refs:
+            label = NOTICE_REF_TYPES[ref_type]
+            if label not in notes:
+                notes.append(label)
+    return notes

@@ -1,0 +1,147 @@
+"""Per source: fetch -> parse -> store (one transaction) -> then dedupe + classify studies.
+
+A failing source is recorded in the run log with its error; the other sources still run,
+its cursor does not move and nothing it fetched is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from digest.changes import describe_change
+from digest.config import Settings, SourceConfig
+from digest.errors import ConfigError, DigestError
+from digest.http import Http
+from digest.model import utcnow
+from digest.sources import get_kind
+from digest.sources.base import FetchContext
+from digest.store import records as record_store
+from digest.store import studies as study_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class SourceRunResult:
+    name: str
+    kind: str
+    outcome: str  # ok | not-modified | failed
+    summary: record_store.SaveSummary = field(default_factory=record_store.SaveSummary)
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "failed"
+
+
+def make_http(settings: Settings, sleep: Callable[[float], None] = time.sleep) -> Http:
+    return Http(settings.http, settings.contact_email, settings.tool_name,
+                ncbi_api_key=settings.ncbi_api_key, sleep=sleep)
+
+
+def select_sources(settings: Settings, names: Sequence[str] = ()) -> list[SourceConfig]:
+    if names:
+        return [settings.source(name) for name in names]  # explicit names run even if disabled
+    return [source for source in settings.sources if source.enabled]
+
+
+def fetch_one(
+    engine: Engine,
+    http: Http,
+    config: SourceConfig,
+    *,
+    since: date | None = None,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> SourceRunResult:
+    """Fetch and store one source; never raises for a source failure."""
+    started = time.monotonic()
+    now = now or utcnow()
+    kind = get_kind(config.kind)
+    result = SourceRunResult(name=config.name, kind=config.kind, outcome="failed")
+    with Session(engine) as session:
+        run_id = record_store.start_run(session, config.name, config.kind)
+        try:
+            cursor = record_store.load_cursor(session, config.name)
+            ctx = FetchContext(http=http, today=now.date(), now=now, since=since,
+                               progress=progress)
+            outcome = kind.fetch(ctx, config, cursor)
+            result.warnings = list(outcome.warnings)
+            for page in outcome.pages:
+                result.warnings.extend(page.parsed.warnings)
+            if outcome.not_modified:
+                result.outcome = "not-modified"
+            else:
+                result.summary = record_store.save_outcome(
+                    session, source_name=config.name, kind=config.kind, outcome=outcome,
+                    describe_change=describe_change, now=now)
+                result.outcome = "ok"
+            session.commit()
+            record_store.finish_run(session, run_id, outcome=result.outcome,
+                                    summary=result.summary)
+        except DigestError as exc:
+            session.rollback()
+            named = getattr(exc, "source", None) == config.name
+            result.error = str(exc) if named else f"[{config.name}] {exc}"
+            record_store.finish_run(session, run_id, outcome="failed", error=result.error)
+        except Exception as exc:  # a bug in one source must not stop the others
+            session.rollback()
+            result.error = f"internal error: {type(exc).__name__}: {exc}"
+            log.error("%s: %s", config.name, "".join(traceback.format_exception(exc)))
+            record_store.finish_run(session, run_id, outcome="failed", error=result.error)
+    result.seconds = time.monotonic() - started
+    _log_run(result)
+    return result
+
+
+def _log_run(result: SourceRunResult) -> None:
+    log.info(
+        "fetch source=%s outcome=%s seconds=%.2f fetched=%d new=%d updated=%d unchanged=%d%s",
+        result.name, result.outcome, result.seconds, result.summary.fetched, result.summary.new,
+        result.summary.updated, result.summary.unchanged,
+        f" error={result.error!r}" if result.error else "",
+        extra={"source": result.name, "outcome": result.outcome,
+               "seconds": round(result.seconds, 3), "fetched": result.summary.fetched,
+               "new": result.summary.new, "updated": result.summary.updated,
+               "error": result.error},
+    )
+
+
+def fetch_sources(
+    settings: Settings,
+    engine: Engine,
+    http: Http,
+    *,
+    names: Sequence[str] = (),
+    since: date | None = None,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> list[SourceRunResult]:
+    """Run the selected sources one after another, then refresh studies once."""
+    configs = select_sources(settings, names)
+    if not configs:
+        raise ConfigError("no enabled sources to fetch", key="sources")
+    results = [fetch_one(engine, http, config, since=since, now=now, progress=progress)
+               for config in configs]
+    if any(r.outcome == "ok" and (r.summary.new or r.summary.updated or r.summary.deleted)
+           for r in results):
+        progress("deduplicating and classifying studies")
+        refresh_studies(settings, engine)
+    return results
+
+
+def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSummary:
+    with Session(engine) as session:
+        summary = study_store.refresh_studies(session, settings.topics)
+        session.commit()
+    return summary

@@ -1,0 +1,139 @@
+"""PubMed through NCBI E-utilities: esearch (Entrez-date window) then efetch in POST batches.
+
+Cursor: {"edat_through": "YYYY-MM-DD"}: the last Entrez date fully stored. The next run
+searches from that day (inclusive; re-seen PMIDs are idempotent upserts) up to today.
+A window holding more hits than ESearch can return (10,000) is split in halves by date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from digest.config import PubmedSource
+from digest.errors import FetchError, ParseError
+from digest.http import NCBI_HOST
+from digest.parsers.pubmed import ESearchResult, parse_efetch, parse_esearch
+from digest.sources.base import FetchContext, FetchOutcome, base_url_of, page_from
+
+EUTILS_BASE = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+GET_ID_LIMIT = 200  # NCBI: more ids than this in one request must be POSTed
+
+
+def _ncbi_date(day: date) -> str:
+    return day.strftime("%Y/%m/%d")
+
+
+def window_start(cursor: dict[str, Any], ctx: FetchContext, backfill_days: int) -> date:
+    if ctx.since is not None:
+        return ctx.since
+    through = cursor.get("edat_through")
+    if through:
+        return date.fromisoformat(through)
+    return ctx.today - timedelta(days=backfill_days)
+
+
+def fetch_pubmed(ctx: FetchContext, config: PubmedSource, cursor: dict[str, Any]) -> FetchOutcome:
+    base = base_url_of(config, EUTILS_BASE)
+    start, end = window_start(cursor, ctx, config.backfill_days), ctx.today
+    if start > end:
+        raise FetchError(f"window starts after today ({start} > {end})", source=config.name)
+    outcome = FetchOutcome(cursor={"edat_through": end.isoformat()})
+    for window_from, window_to, search in _search_windows(ctx, config, base, start, end):
+        outcome.warnings.extend(search.warnings)
+        if search.field_not_found:
+            raise FetchError(
+                "the saved query uses unknown field(s) "
+                f"{', '.join(search.field_not_found)}: PubMed would ignore them",
+                source=config.name,
+            )
+        ctx.progress(
+            f"{config.name}: {search.count} hit(s) entered {window_from}..{window_to}"
+        )
+        _fetch_articles(ctx, config, base, search.ids, outcome)
+    return outcome
+
+
+def _search_windows(
+    ctx: FetchContext, config: PubmedSource, base: str, start: date, end: date
+) -> list[tuple[date, date, ESearchResult]]:
+    """esearch each window, halving any window with more hits than can be retrieved."""
+    pending = [(start, end)]
+    done: list[tuple[date, date, ESearchResult]] = []
+    while pending:
+        window_from, window_to = pending.pop(0)
+        result = _esearch(ctx, config, base, window_from, window_to)
+        if result.count <= config.max_window_hits:
+            done.append((window_from, window_to, result))
+            continue
+        if window_from == window_to:
+            raise FetchError(
+                f"{result.count} hits on the single day {window_from}: more than ESearch can "
+                "return; narrow the query",
+                source=config.name,
+            )
+        middle = window_from + (window_to - window_from) // 2
+        ctx.progress(f"{config.name}: {result.count} hits, splitting {window_from}..{window_to}")
+        pending[:0] = [(window_from, middle), (middle + timedelta(days=1), window_to)]
+    return done
+
+
+def _esearch(
+    ctx: FetchContext, config: PubmedSource, base: str, window_from: date, window_to: date
+) -> ESearchResult:
+    params = {
+        "db": "pubmed",
+        "term": config.query,
+        "usehistory": "y",
+        "datetype": "edat",
+        "mindate": _ncbi_date(window_from),
+        "maxdate": _ncbi_date(window_to),
+        "retmax": str(config.max_window_hits),
+        "retmode": "xml",
+        **ctx.http.ncbi_params(),
+    }
+    # Long queries belong in a POST body (NCBI: "several hundred characters").
+    if len(config.query) > 300:
+        response = ctx.http.post(f"{base}/esearch.fcgi", data=params, source=config.name,
+                                 rate_key=NCBI_HOST)
+    else:
+        response = ctx.http.get(f"{base}/esearch.fcgi", params=params, source=config.name,
+                                rate_key=NCBI_HOST)
+    try:
+        return parse_esearch(response.content)
+    except ParseError as exc:
+        raise ParseError(f"esearch: {exc}", source=config.name, url=response.url) from exc
+
+
+def _fetch_articles(
+    ctx: FetchContext, config: PubmedSource, base: str, ids: list[str], outcome: FetchOutcome
+) -> None:
+    for offset in range(0, len(ids), config.batch_size):
+        batch = ids[offset : offset + config.batch_size]
+        params = {"db": "pubmed", "retmode": "xml", "id": ",".join(batch),
+                  **ctx.http.ncbi_params()}
+        url = f"{base}/efetch.fcgi"
+        if len(batch) > GET_ID_LIMIT:
+            response = ctx.http.post(url, data=params, source=config.name, rate_key=NCBI_HOST)
+        else:
+            response = ctx.http.get(url, params=params, source=config.name, rate_key=NCBI_HOST)
+        try:
+            parsed = parse_efetch(response.content)
+        except ParseError as exc:
+            raise ParseError(f"efetch: {exc}", source=config.name, url=response.url) from exc
+        returned = {record.source_id for record in parsed.records}
+        missing = [pmid for pmid in batch if pmid not in returned]
+        if missing:
+            # NCBI answers 200 with fewer articles when some PMIDs are unavailable.
+            outcome.warnings.append(
+                f"efetch returned no article for {len(missing)} PMID(s): {', '.join(missing[:5])}"
+                + ("..." if len(missing) > 5 else "")
+            )
+        outcome.pages.append(page_from(response, parsed))
+        ctx.progress(
+            f"{config.name}: fetched {min(offset + len(batch), len(ids))}/{len(ids)} articles"
+        )
+
+
+def parse_pubmed_payload(payload: bytes, content_type: str | None = None) -> Any:
+    return parse_efetch(payload)
