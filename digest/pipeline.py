@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -22,7 +23,8 @@ from digest.errors import ConfigError, DigestError
 from digest.http import Http
 from digest.model import utcnow
 from digest.sources import get_kind
-from digest.sources.base import FetchContext
+from digest.model import ParseResult
+from digest.sources.base import FetchContext, FetchedPage, FetchOutcome
 from digest.store import records as record_store
 from digest.store import studies as study_store
 
@@ -145,3 +147,73 @@ def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSu
         summary = study_store.refresh_studies(session, settings.topics)
         session.commit()
     return summary
+
+
+IMPORT_FORMATS = ("jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy")
+
+
+def detect_import_format(name: str, head: bytes) -> str:
+    """Guess a library file's format from its name, then from its first bytes."""
+    lowered = name.lower()
+    by_suffix = {".jsonl": "jsonl", ".ndjson": "jsonl", ".ris": "ris", ".bib": "bibtex",
+                 ".nbib": "medline", ".medline": "medline"}
+    for suffix, fmt in by_suffix.items():
+        if lowered.endswith(suffix):
+            return fmt
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"{"):
+        return "jsonl"
+    if text.startswith(b"TY  -"):
+        return "ris"
+    if text.startswith(b"@"):
+        return "bibtex"
+    if text.startswith(b"PMID-") or b"\nPMID-" in text[:200]:
+        return "medline"
+    if b"<clinical_study" in head:
+        return "clinicaltrials-legacy"
+    raise ConfigError(f"cannot tell the format of {name}; pass --format "
+                      f"({', '.join(IMPORT_FORMATS)})", key="--format")
+
+
+def parse_import(payload: bytes, fmt: str) -> ParseResult:
+    from digest.parsers import library
+    from digest.sources import get_parser
+
+    readers = {"jsonl": library.parse_jsonl, "ris": library.parse_ris,
+               "bibtex": library.parse_bibtex}
+    if fmt in readers:
+        return readers[fmt](payload)
+    return get_parser(fmt)(payload)
+
+
+def import_files(settings: Settings, engine: Engine, paths: Sequence[Path],
+                 fmt: str | None = None, now: datetime | None = None
+                 ) -> list[tuple[Path, record_store.SaveSummary]]:
+    """Import library files through the same store and dedupe path as fetched records.
+
+    Each file is parsed completely before anything is stored, and stored in one
+    transaction: a bad file imports nothing.
+    """
+    now = now or utcnow()
+    done = []
+    for path in paths:
+        try:
+            payload = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        file_format = fmt or detect_import_format(path.name, payload[:4096])
+        try:
+            parsed = parse_import(payload, file_format)
+        except DigestError as exc:
+            raise type(exc)(f"{path.name}: {exc}") from exc
+        outcome = FetchOutcome(pages=[FetchedPage(url=path.resolve().as_uri(), content=payload,
+                                                  content_type=file_format, parsed=parsed)],
+                               cursor={"last_file": path.name})
+        with Session(engine) as session:
+            summary = record_store.save_outcome(session, source_name="import", kind="import",
+                                                outcome=outcome, describe_change=describe_change,
+                                                now=now)
+            session.commit()
+        done.append((path, summary))
+    refresh_studies(settings, engine)
+    return done

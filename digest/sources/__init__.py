@@ -32,13 +32,14 @@ def _registry() -> dict[str, SourceKind]:
 
 
 def _import_formats() -> dict[str, PayloadParser]:
-    from digest.parsers.clinicaltrials import parse_ctgov_legacy_xml
-    from digest.parsers.medline import parse_medline
-
     def legacy(payload: bytes, content_type: str | None = None) -> ParseResult:
+        from digest.parsers.clinicaltrials import parse_ctgov_legacy_xml
+
         return parse_ctgov_legacy_xml(payload)
 
     def medline(payload: bytes, content_type: str | None = None) -> ParseResult:
+        from digest.parsers.medline import parse_medline
+
         return parse_medline(payload)
 
     return {"clinicaltrials-legacy": legacy, "medline": medline}

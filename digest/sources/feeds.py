@@ -34,16 +34,22 @@ def _conditional(ctx: FetchContext, name: str, url: str, cursor: dict[str, Any],
     old = dict(cursor.get("validators", {})).get(url, {})
     response = ctx.http.conditional_get(url, old.get("etag"), old.get("last_modified"),
                                         source=name, rate_key=rate_key)
-    validators = dict(outcome.cursor.get("validators", {}))
     if response.not_modified:
-        validators[url] = old
-        outcome.cursor["validators"] = validators
         ctx.progress(f"{name}: {url} not modified")
         return None
-    validators[url] = {k: v for k, v in (("etag", response.etag),
-                                          ("last_modified", response.last_modified)) if v}
-    outcome.cursor["validators"] = validators
     return response
+
+
+def _remember(outcome: FetchOutcome, url: str, response: Response, parsed: ParseResult) -> None:
+    """Keep the answer's validators, unless it parsed with warnings (e.g. cut short):
+    then the next run must download it again instead of being told 304."""
+    validators = dict(outcome.cursor.get("validators", {}))
+    if parsed.warnings:
+        validators.pop(url, None)
+    else:
+        validators[url] = {k: v for k, v in (("etag", response.etag),
+                                              ("last_modified", response.last_modified)) if v}
+    outcome.cursor["validators"] = validators
 
 
 def _parse_or_explain(name: str, response: Response, parse: Any) -> ParseResult:
@@ -63,6 +69,7 @@ def fetch_rss(ctx: FetchContext, config: RssSource, cursor: dict[str, Any]) -> F
         return outcome
     parsed = _parse_or_explain(config.name, response, lambda r: parse_feed(
         r.content, "rss", content_type=r.content_type, base_url=config.url))
+    _remember(outcome, url, response, parsed)
     outcome.pages.append(page_from(response, parsed))
     ctx.progress(f"{config.name}: {len(parsed.records)} item(s)")
     return outcome
@@ -79,6 +86,7 @@ def fetch_pubmed_rss(ctx: FetchContext, config: PubmedRssSource,
         return outcome
     parsed = _parse_or_explain(config.name, response, lambda r: parse_pubmed_rss(
         r.content, content_type=r.content_type, base_url=config.url))
+    _remember(outcome, url, response, parsed)
     outcome.pages.append(page_from(response, parsed))
     pmids = [r.source_id for r in parsed.records if r.source == "pubmed"]
     ctx.progress(f"{config.name}: {len(parsed.records)} item(s), {len(pmids)} with a PMID")
@@ -113,6 +121,7 @@ def fetch_nccih(ctx: FetchContext, config: NccihSource, cursor: dict[str, Any]) 
         if response is not None:
             parsed = _parse_or_explain(config.name, response, lambda r: parse_nccih_feed(
                 r.content, content_type=r.content_type, base_url=feed_url))
+            _remember(outcome, url, response, parsed)
             outcome.pages.append(page_from(response, parsed))
             changed += 1
     for page in config.pages:
@@ -122,6 +131,7 @@ def fetch_nccih(ctx: FetchContext, config: NccihSource, cursor: dict[str, Any]) 
         if response is not None:
             parsed = _parse_or_explain(config.name, response, lambda r, p=page: ParseResult(
                 records=[extract_page(r.content, p.url, p.main_selectors, p.design)]))
+            _remember(outcome, url, response, parsed)
             outcome.pages.append(page_from(response, parsed))
             changed += 1
     ctx.progress(f"{config.name}: {changed} of {len(config.feeds) + len(config.pages)} "

@@ -1,0 +1,47 @@
+# The two commands of the README:
+#   make demo   install everything and run the offline demo into demo-out/
+#   make test   install everything and run ruff, mypy and the test suite (SQLite + PostgreSQL + Chromium)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+OUT    ?= demo-out
+
+.PHONY: install system-deps demo test lint bench screenshots clean
+
+$(BIN)/digest: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/digest
+
+install: $(BIN)/digest
+
+# Debian's Chromium for the browser tests; PostgreSQL must be up for the database tests.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  command -v pg_ctlcluster >/dev/null 2>&1 && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	  pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not running on 127.0.0.1:5432" >&2; exit 1; }; }
+
+demo: install
+	$(BIN)/digest demo --out $(OUT)
+
+lint: install
+	$(BIN)/ruff check digest tests bench
+	$(BIN)/ruff format --check digest tests bench
+	$(BIN)/mypy
+
+test: install system-deps lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m bench
+
+screenshots: install
+	$(BIN)/digest demo --out $(OUT) >/dev/null
+	$(BIN)/digest screenshots --site $(OUT)/site --email $(OUT)/digests --out $(OUT)/screenshots
+
+clean:
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,26 @@
+"""`python -m bench` (or `make bench`): every benchmark and evaluation, one after another.
+
+Each module also runs alone: python -m bench.bench_parse | bench.bench_dedupe |
+bench.eval_classify.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+MODULES = ("bench.bench_parse", "bench.bench_dedupe", "bench.eval_classify")
+
+
+def main() -> None:
+    chosen = [m for m in MODULES if not sys.argv[1:] or m.rsplit(".", 1)[-1] in sys.argv[1:]]
+    for name in chosen:
+        print(f"\n=== {name} ===", flush=True)
+        started = time.perf_counter()
+        importlib.import_module(name).main()
+        print(f"({name} took {time.perf_counter() - started:.1f}s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
