@@ -156,6 +156,65 @@ def cmd_build(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_import(ctx: Context) -> int:
+    from digest.pipeline import import_files
+
+    done = import_files(ctx.settings, ctx.engine(), ctx.args.files, fmt=ctx.args.format)
+    for path, summary in done:
+        print(f"{path}: {summary.fetched} record(s): {summary.new} new, {summary.updated} "
+              f"updated, {summary.unchanged} unchanged", file=ctx.out)
+    return EXIT_OK
+
+
+def cmd_export(ctx: Context) -> int:
+    from digest.export import render, study_exports
+
+    text = render(study_exports(ctx.settings, ctx.engine(), week=ctx.args.week),
+                  ctx.args.format)
+    if ctx.args.output:
+        ctx.args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {ctx.args.output}", file=ctx.err)
+    else:
+        ctx.out.write(text)
+    return EXIT_OK
+
+
+def cmd_duplicates(ctx: Context) -> int:
+    from sqlmodel import Session
+
+    from digest.pipeline import refresh_studies
+    from digest.store.duplicates import decide, list_candidates
+
+    engine = ctx.engine()
+    action = ctx.args.action
+    if action == "list":
+        with Session(engine) as session:
+            rows = list_candidates(session, include_decided=ctx.args.all)
+        if not rows:
+            print("no possible duplicates waiting for a decision", file=ctx.out)
+        for row in rows:
+            print(f"#{row.id}  score {row.score:.3f}  {row.reason}"
+                  + (f"  [{row.decision}]" if row.decision else ""), file=ctx.out)
+            print(f"    A {row.a}\n    B {row.b}", file=ctx.out)
+        return EXIT_OK
+    if ctx.args.id is None:
+        raise UsageError(f"digest duplicates {action} needs the candidate id (see list)")
+    with Session(engine) as session:
+        decide(session, ctx.args.id, action)
+        session.commit()
+    summary = refresh_studies(ctx.settings, engine)
+    print(f"#{ctx.args.id}: {action}; {summary.studies} studies now", file=ctx.out)
+    return EXIT_OK
+
+
+def cmd_reclassify(ctx: Context) -> int:
+    from digest.pipeline import reclassify_all
+
+    summary = reclassify_all(ctx.settings, ctx.engine())
+    print(f"reclassified {summary.reclassified} of {summary.studies} studies", file=ctx.out)
+    return EXIT_OK
+
+
 def cmd_demo(ctx: Context) -> int:
     from digest.demo import run_demo
 
@@ -209,6 +268,30 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--week", type=_parse_week, metavar="YYYY-Www",
                        help="ISO week (default: the last complete week)")
     build.add_argument("--out", type=Path, help="output folder (default: digest.output_dir)")
+
+    imp = add("import", cmd_import, "import a library (JSON Lines, RIS, BibTeX, MEDLINE/.nbib, "
+              "ClinicalTrials.gov legacy XML) through the same dedupe path")
+    imp.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    imp.add_argument("--format", choices=["jsonl", "ris", "bibtex", "medline",
+                                          "clinicaltrials-legacy"],
+                     help="the files' format (default: guessed from name and content)")
+
+    export = add("export", cmd_export, "studies out, with their identifiers and records")
+    export.add_argument("--format", choices=["jsonl", "csv", "ris", "bibtex", "csl-json"],
+                        default="jsonl")
+    export.add_argument("--week", type=_parse_week, metavar="YYYY-Www",
+                        help="only studies first seen in this ISO week")
+    export.add_argument("--output", "-o", type=Path, help="write to a file, not stdout")
+
+    dupes = add("duplicates", cmd_duplicates,
+                "possible duplicates held apart: list them, merge or keep them apart")
+    dupes.add_argument("action", choices=["list", "merge", "keep-apart"], nargs="?",
+                       default="list")
+    dupes.add_argument("id", type=int, nargs="?", help="candidate id from the list")
+    dupes.add_argument("--all", action="store_true", help="list decided pairs too")
+
+    add("reclassify", cmd_reclassify,
+        "recompute design, topics, size, key finding and badges of every study")
 
     demo = add("demo", cmd_demo, "offline end-to-end run on the bundled recordings")
     demo.add_argument("--out", type=Path, default=Path("demo-out"),

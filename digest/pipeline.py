@@ -142,6 +142,15 @@ def fetch_sources(
     return results
 
 
+def reclassify_all(settings: Settings, engine: Engine) -> study_store.RefreshSummary:
+    """Forget every classification and recompute it (after a rules or topic-model change;
+    a changed topic model is also noticed on its own through the rules fingerprint)."""
+    with Session(engine) as session:
+        study_store.forget_classifications(session)
+        session.commit()
+    return refresh_studies(settings, engine)
+
+
 def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSummary:
     with Session(engine) as session:
         summary = study_store.refresh_studies(session, settings.topics)

@@ -225,3 +225,9 @@ def _save_candidates(session: Session, result: Any) -> int:
         if key not in live and row.decision is None:
             session.delete(row)
     return len(live)
+
+
+def forget_classifications(session: Session) -> None:
+    for study in session.exec(select(Study)):
+        study.classified_with = None
+        session.add(study)
