@@ -162,8 +162,9 @@ class Http:
         source: str | None = None,
         rate_key: str | None = None,
     ) -> Response:
-        return self.request("GET", url, params=params, headers=headers, source=source,
-                            rate_key=rate_key)
+        return self.request(
+            "GET", url, params=params, headers=headers, source=source, rate_key=rate_key
+        )
 
     def post(
         self,
@@ -174,8 +175,9 @@ class Http:
         source: str | None = None,
         rate_key: str | None = None,
     ) -> Response:
-        return self.request("POST", url, data=data, headers=headers, source=source,
-                            rate_key=rate_key)
+        return self.request(
+            "POST", url, data=data, headers=headers, source=source, rate_key=rate_key
+        )
 
     def conditional_get(
         self,
@@ -235,7 +237,12 @@ class Http:
             delay = self._backoff(attempt, retry_after)
             log.warning(
                 "%s %s: %s; retry %d/%d in %.1fs",
-                source or "http", redact(url), last_problem, attempt + 1, attempts - 1, delay,
+                source or "http",
+                redact(url),
+                last_problem,
+                attempt + 1,
+                attempts - 1,
+                delay,
             )
             self._sleep(delay)
         raise FetchError(
@@ -243,7 +250,7 @@ class Http:
         )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        exponential = self.settings.backoff_base * (2**attempt)
+        exponential = float(self.settings.backoff_base * 2**attempt)
         delay = max(exponential, retry_after or 0.0)
         return min(delay, self.settings.backoff_max)
 

@@ -20,7 +20,10 @@ from tests.conftest import CORPUS, FIXTURES, make_settings
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CT = "clinicaltrials/"
-PAGE1, PAGE2 = CT + "biomcp_v2_search_phelan_page1_fields.json", CT + "biomcp_v2_search_phelan_page2_fields.json"
+PAGE1, PAGE2 = (
+    CT + "biomcp_v2_search_phelan_page1_fields.json",
+    CT + "biomcp_v2_search_phelan_page2_fields.json",
+)
 PAIN = CT + "biomcp_v2_search_pain_psychoeducation_1study.json"
 EP = "europepmc/"
 HANDMADE = FIXTURES / "handmade"
@@ -31,8 +34,12 @@ def token(path: str, key: str) -> str:
 
 
 def client_for(settings: Any) -> Http:
-    return Http(settings.http, settings.contact_email, sleep=lambda _s: None,
-                limiter=RateLimiter(sleep=lambda _s: None))
+    return Http(
+        settings.http,
+        settings.contact_email,
+        sleep=lambda _s: None,
+        limiter=RateLimiter(sleep=lambda _s: None),
+    )
 
 
 def settings_with(db_engine: Engine, source_yaml: str) -> Any:
@@ -59,24 +66,36 @@ def json_file(path: str) -> dict[str, Any]:
 
 def ct_routes(first: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     return [
-        {"path": "/api/v2/studies", "match": {"pageToken": token(PAGE1, "nextPageToken")},
-         "responses": [json_file(PAGE2)]},
-        {"path": "/api/v2/studies", "match": {"pageToken": token(PAGE2, "nextPageToken")},
-         "responses": [json_file(PAIN)]},
-        {"path": "/api/v2/studies", "match": {"pageToken": token(PAIN, "nextPageToken")},
-         # HAND-MADE: the documented empty last page
-         "responses": [{"body": '{"studies": []}', "content_type": "application/json"}]},
+        {
+            "path": "/api/v2/studies",
+            "match": {"pageToken": token(PAGE1, "nextPageToken")},
+            "responses": [json_file(PAGE2)],
+        },
+        {
+            "path": "/api/v2/studies",
+            "match": {"pageToken": token(PAGE2, "nextPageToken")},
+            "responses": [json_file(PAIN)],
+        },
+        {
+            "path": "/api/v2/studies",
+            "match": {"pageToken": token(PAIN, "nextPageToken")},
+            # HAND-MADE: the documented empty last page
+            "responses": [{"body": '{"studies": []}', "content_type": "application/json"}],
+        },
         {"path": "/api/v2/studies", "responses": [first or json_file(PAGE1)]},
     ]
 
 
 def ct_source(url: str) -> str:
-    return ("  - name: ct\n    kind: clinicaltrials\n    cond: pain\n    intr: acupuncture\n"
-            f"    base_url: {url}/api/v2\n    page_size: 5\n")
+    return (
+        "  - name: ct\n    kind: clinicaltrials\n    cond: pain\n    intr: acupuncture\n"
+        f"    base_url: {url}/api/v2\n    page_size: 5\n"
+    )
 
 
-def test_clinicaltrials_pages_to_the_end_repeating_parameters(db_engine: Engine,
-                                                              replay: Any) -> None:
+def test_clinicaltrials_pages_to_the_end_repeating_parameters(
+    db_engine: Engine, replay: Any
+) -> None:
     server = replay(ct_routes())
     settings = settings_with(db_engine, ct_source(server.url))
 
@@ -85,7 +104,11 @@ def test_clinicaltrials_pages_to_the_end_repeating_parameters(db_engine: Engine,
     assert result.outcome == "ok", result.error
     assert result.summary.new == 11  # 5 + 5 + 1 genuine studies, then an empty page
     assert [r.params.get("pageToken") is not None for r in server.requests] == [
-        False, True, True, True]
+        False,
+        True,
+        True,
+        True,
+    ]
     first = server.requests[0].params
     assert first["countTotal"] == "true"
     assert first["filter.advanced"] == "AREA[LastUpdatePostDate]RANGE[2026-10-21,MAX]"
@@ -107,8 +130,9 @@ def test_clinicaltrials_malformed_json_stores_nothing(db_engine: Engine, replay:
     assert cursor_of(db_engine, "ct") == {}
 
 
-def test_clinicaltrials_failure_on_a_later_page_stores_nothing(db_engine: Engine,
-                                                              replay: Any) -> None:
+def test_clinicaltrials_failure_on_a_later_page_stores_nothing(
+    db_engine: Engine, replay: Any
+) -> None:
     routes = ct_routes()
     routes[1]["responses"] = [{"status": 503, "body": "busy"}]
     server = replay(routes)
@@ -125,13 +149,22 @@ def test_registry_update_is_recorded_as_a_change(db_engine: Engine, replay: Any)
     status["overallStatus"] = "TERMINATED"
     for body in (original, updated):
         body.pop("nextPageToken", None)
-    server = replay([{"path": "/api/v2/studies", "responses": [
-        {"body": json.dumps(original), "content_type": "application/json"},
-        {"body": json.dumps(updated), "content_type": "application/json"}]}])
+    server = replay(
+        [
+            {
+                "path": "/api/v2/studies",
+                "responses": [
+                    {"body": json.dumps(original), "content_type": "application/json"},
+                    {"body": json.dumps(updated), "content_type": "application/json"},
+                ],
+            }
+        ]
+    )
     settings = settings_with(db_engine, ct_source(server.url))
     fetch_one(db_engine, client_for(settings), settings.sources[0], now=NOW)
-    second = fetch_one(db_engine, client_for(settings), settings.sources[0],
-                       now=NOW + timedelta(days=1))
+    second = fetch_one(
+        db_engine, client_for(settings), settings.sources[0], now=NOW + timedelta(days=1)
+    )
     assert second.summary.updated == 1
     with Session(db_engine) as session:
         changes = list(session.exec(select(RecordChange)))
@@ -145,17 +178,32 @@ def test_registry_update_is_recorded_as_a_change(db_engine: Engine, replay: Any)
 def test_europepmc_cursor_paging_to_the_end(db_engine: Engine, replay: Any) -> None:
     core = json.loads((CORPUS / EP / "pyeuropepmc_search_cancer_core_25.json").read_text())
     lite = json.loads((CORPUS / EP / "pyeuropepmc_search_cancer_lite_1000.json").read_text())
-    server = replay([
-        {"path": "/rest/search", "match": {"cursorMark": core["nextCursorMark"]},
-         "responses": [json_file(EP + "pyeuropepmc_search_cancer_lite_1000.json")]},
-        {"path": "/rest/search", "match": {"cursorMark": lite["nextCursorMark"]},
-         "responses": [json_file(EP + "pyeuropepmc_search_no_results.json")]},
-        {"path": "/rest/search", "match": {"cursorMark": "*"},
-         "responses": [json_file(EP + "pyeuropepmc_search_cancer_core_25.json")]},
-    ])
-    settings = settings_with(db_engine, (
-        "  - name: ep\n    kind: europepmc\n    query: TITLE_ABS:acupuncture\n"
-        f"    base_url: {server.url}/rest\n"))
+    server = replay(
+        [
+            {
+                "path": "/rest/search",
+                "match": {"cursorMark": core["nextCursorMark"]},
+                "responses": [json_file(EP + "pyeuropepmc_search_cancer_lite_1000.json")],
+            },
+            {
+                "path": "/rest/search",
+                "match": {"cursorMark": lite["nextCursorMark"]},
+                "responses": [json_file(EP + "pyeuropepmc_search_no_results.json")],
+            },
+            {
+                "path": "/rest/search",
+                "match": {"cursorMark": "*"},
+                "responses": [json_file(EP + "pyeuropepmc_search_cancer_core_25.json")],
+            },
+        ]
+    )
+    settings = settings_with(
+        db_engine,
+        (
+            "  - name: ep\n    kind: europepmc\n    query: TITLE_ABS:acupuncture\n"
+            f"    base_url: {server.url}/rest\n"
+        ),
+    )
 
     result = fetch_one(db_engine, client_for(settings), settings.sources[0], now=NOW)
 
@@ -171,11 +219,19 @@ def test_europepmc_cursor_paging_to_the_end(db_engine: Engine, replay: Any) -> N
 
 
 def test_europepmc_html_error_page_fails_cleanly(db_engine: Engine, replay: Any) -> None:
-    server = replay([{"path": "/rest/search", "responses": [
-        {"file": "handmade_error_page.html", "content_type": "text/html"}]}], root=HANDMADE)
-    settings = settings_with(db_engine, (
-        "  - name: ep\n    kind: europepmc\n    query: x\n"
-        f"    base_url: {server.url}/rest\n"))
+    server = replay(
+        [
+            {
+                "path": "/rest/search",
+                "responses": [{"file": "handmade_error_page.html", "content_type": "text/html"}],
+            }
+        ],
+        root=HANDMADE,
+    )
+    settings = settings_with(
+        db_engine,
+        (f"  - name: ep\n    kind: europepmc\n    query: x\n    base_url: {server.url}/rest\n"),
+    )
     result = fetch_one(db_engine, client_for(settings), settings.sources[0], now=NOW)
     assert result.outcome == "failed" and "ep" in (result.error or "")
     assert count(db_engine, Record) == 0
@@ -188,14 +244,19 @@ RSS_PATH = "/rss/search/1HandMadeFixtureFeedId00000000000000000000000000000/"
 
 
 def rss_source(url: str) -> str:
-    return ("  - name: prss\n    kind: pubmed_rss\n"
-            f"    url: https://pubmed.ncbi.nlm.nih.gov{RSS_PATH}?limit=15&fc=1\n"
-            f"    base_url: {url}\n")
+    return (
+        "  - name: prss\n    kind: pubmed_rss\n"
+        f"    url: https://pubmed.ncbi.nlm.nih.gov{RSS_PATH}?limit=15&fc=1\n"
+        f"    base_url: {url}\n"
+    )
 
 
 def test_pubmed_rss_conditional_get_304_stores_nothing(db_engine: Engine, replay: Any) -> None:
-    feed = {"file": "handmade_pubmed_rss_fetch1.xml", "content_type": "application/rss+xml",
-            "etag": '"v1"'}
+    feed = {
+        "file": "handmade_pubmed_rss_fetch1.xml",
+        "content_type": "application/rss+xml",
+        "etag": '"v1"',
+    }
     server = replay([{"path": RSS_PATH, "responses": [feed]}], root=HANDMADE)
     settings = settings_with(db_engine, rss_source(server.url))
     first = fetch_one(db_engine, client_for(settings), settings.sources[0], now=NOW)
@@ -203,8 +264,9 @@ def test_pubmed_rss_conditional_get_304_stores_nothing(db_engine: Engine, replay
     stored = count(db_engine, Record)
     cursor = cursor_of(db_engine, "prss")
 
-    second = fetch_one(db_engine, client_for(settings), settings.sources[0],
-                       now=NOW + timedelta(hours=1))
+    second = fetch_one(
+        db_engine, client_for(settings), settings.sources[0], now=NOW + timedelta(hours=1)
+    )
 
     assert server.requests[1].headers.get("if-none-match") == '"v1"'
     assert second.outcome == "not-modified"
@@ -215,12 +277,27 @@ def test_pubmed_rss_conditional_get_304_stores_nothing(db_engine: Engine, replay
     assert runs == ["ok", "not-modified"]
 
 
-def test_pubmed_rss_tracking_parameters_never_make_old_items_new(db_engine: Engine,
-                                                                replay: Any) -> None:
-    server = replay([{"path": RSS_PATH, "responses": [
-        {"file": "handmade_pubmed_rss_fetch1.xml", "content_type": "application/rss+xml"},
-        {"file": "handmade_pubmed_rss_fetch2.xml", "content_type": "application/rss+xml"}]}],
-        root=HANDMADE)
+def test_pubmed_rss_tracking_parameters_never_make_old_items_new(
+    db_engine: Engine, replay: Any
+) -> None:
+    server = replay(
+        [
+            {
+                "path": RSS_PATH,
+                "responses": [
+                    {
+                        "file": "handmade_pubmed_rss_fetch1.xml",
+                        "content_type": "application/rss+xml",
+                    },
+                    {
+                        "file": "handmade_pubmed_rss_fetch2.xml",
+                        "content_type": "application/rss+xml",
+                    },
+                ],
+            }
+        ],
+        root=HANDMADE,
+    )
     settings = settings_with(db_engine, rss_source(server.url))
     fetch_one(db_engine, client_for(settings), settings.sources[0], now=NOW)
     with Session(db_engine) as session:
@@ -230,13 +307,17 @@ def test_pubmed_rss_tracking_parameters_never_make_old_items_new(db_engine: Engi
         second_ids = {(r.source, r.source_id) for r in session.exec(select(Record))}
     assert second.outcome == "ok", second.error
     assert second_ids == first_ids  # the same items, whatever their links' tracking params
-    assert ("pubmed", "22663011") in first_ids
+    assert ("pubmed_rss", "22663011") in first_ids
 
 
-def test_truncated_feed_keeps_whole_items_but_not_its_validators(db_engine: Engine,
-                                                                  replay: Any) -> None:
-    cut = {"file": "handmade_pubmed_rss_truncated.xml", "content_type": "application/rss+xml",
-           "etag": '"cut"'}
+def test_truncated_feed_keeps_whole_items_but_not_its_validators(
+    db_engine: Engine, replay: Any
+) -> None:
+    cut = {
+        "file": "handmade_pubmed_rss_truncated.xml",
+        "content_type": "application/rss+xml",
+        "etag": '"cut"',
+    }
     server = replay([{"path": RSS_PATH, "responses": [cut]}], root=HANDMADE)
     settings = settings_with(db_engine, rss_source(server.url))
     result = fetch_one(db_engine, client_for(settings), settings.sources[0], now=NOW)
@@ -250,8 +331,15 @@ def test_truncated_feed_keeps_whole_items_but_not_its_validators(db_engine: Engi
 
 
 def test_html_page_instead_of_a_feed_fails_cleanly(db_engine: Engine, replay: Any) -> None:
-    server = replay([{"path": RSS_PATH, "responses": [
-        {"file": "handmade_error_page.html", "content_type": "text/html"}]}], root=HANDMADE)
+    server = replay(
+        [
+            {
+                "path": RSS_PATH,
+                "responses": [{"file": "handmade_error_page.html", "content_type": "text/html"}],
+            }
+        ],
+        root=HANDMADE,
+    )
     settings = settings_with(db_engine, rss_source(server.url))
     result = fetch_one(db_engine, client_for(settings), settings.sources[0], now=NOW)
     assert result.outcome == "failed" and "prss" in (result.error or "")
@@ -265,9 +353,11 @@ LOWBACK = "/health/low-back-pain"
 
 
 def nccih_source(url: str) -> str:
-    return ("  - name: nccih\n    kind: nccih\n    pages:\n"
-            f"      - url: https://www.nccih.nih.gov{LOWBACK}\n        design: guideline\n"
-            f"    base_url: {url}\n")
+    return (
+        "  - name: nccih\n    kind: nccih\n    pages:\n"
+        f"      - url: https://www.nccih.nih.gov{LOWBACK}\n        design: guideline\n"
+        f"    base_url: {url}\n"
+    )
 
 
 def html(name: str) -> dict[str, Any]:
@@ -275,9 +365,19 @@ def html(name: str) -> dict[str, Any]:
 
 
 def test_nccih_page_change_gives_one_readable_change(db_engine: Engine, replay: Any) -> None:
-    server = replay([{"path": LOWBACK, "responses": [
-        html("handmade_nccih_lowback_v1.html"), html("handmade_nccih_lowback_v1.html"),
-        html("handmade_nccih_lowback_v2.html")]}], root=HANDMADE)
+    server = replay(
+        [
+            {
+                "path": LOWBACK,
+                "responses": [
+                    html("handmade_nccih_lowback_v1.html"),
+                    html("handmade_nccih_lowback_v1.html"),
+                    html("handmade_nccih_lowback_v2.html"),
+                ],
+            }
+        ],
+        root=HANDMADE,
+    )
     settings = settings_with(db_engine, nccih_source(server.url))
     client = client_for(settings)
     for day in range(3):

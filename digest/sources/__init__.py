@@ -15,18 +15,37 @@ def _registry() -> dict[str, SourceKind]:
     from digest.sources import clinicaltrials, europepmc, feeds, pubmed
 
     kinds = [
-        SourceKind("pubmed", pubmed.fetch_pubmed, pubmed.parse_pubmed_payload,
-                   "PubMed via E-utilities (esearch + efetch XML)"),
-        SourceKind("clinicaltrials", clinicaltrials.fetch_clinicaltrials,
-                   clinicaltrials.parse_clinicaltrials_payload,
-                   "ClinicalTrials.gov API v2 studies (JSON)"),
-        SourceKind("europepmc", europepmc.fetch_europepmc, europepmc.parse_europepmc_payload,
-                   "Europe PMC REST search (core JSON, preprints included)"),
-        SourceKind("pubmed_rss", feeds.fetch_pubmed_rss, feeds.parse_pubmed_rss_payload,
-                   "a PubMed 'Create RSS' feed"),
+        SourceKind(
+            "pubmed",
+            pubmed.fetch_pubmed,
+            pubmed.parse_pubmed_payload,
+            "PubMed via E-utilities (esearch + efetch XML)",
+        ),
+        SourceKind(
+            "clinicaltrials",
+            clinicaltrials.fetch_clinicaltrials,
+            clinicaltrials.parse_clinicaltrials_payload,
+            "ClinicalTrials.gov API v2 studies (JSON)",
+        ),
+        SourceKind(
+            "europepmc",
+            europepmc.fetch_europepmc,
+            europepmc.parse_europepmc_payload,
+            "Europe PMC REST search (core JSON, preprints included)",
+        ),
+        SourceKind(
+            "pubmed_rss",
+            feeds.fetch_pubmed_rss,
+            feeds.parse_pubmed_rss_payload,
+            "a PubMed 'Create RSS' feed",
+        ),
         SourceKind("rss", feeds.fetch_rss, feeds.parse_rss_payload, "any RSS/Atom feed"),
-        SourceKind("nccih", feeds.fetch_nccih, feeds.parse_nccih_payload,
-                   "NCCIH news feed and health-topic page watcher"),
+        SourceKind(
+            "nccih",
+            feeds.fetch_nccih,
+            feeds.parse_nccih_payload,
+            "NCCIH news feed and health-topic page watcher",
+        ),
     ]
     return {k.kind: k for k in kinds}
 
@@ -48,8 +67,9 @@ def _import_formats() -> dict[str, PayloadParser]:
 def get_kind(kind: str) -> SourceKind:
     registry = _registry()
     if kind not in registry:
-        raise ConfigError(f"unknown source kind {kind!r} (known: {', '.join(sorted(registry))})",
-                          key="kind")
+        raise ConfigError(
+            f"unknown source kind {kind!r} (known: {', '.join(sorted(registry))})", key="kind"
+        )
     return registry[kind]
 
 

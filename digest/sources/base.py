@@ -55,9 +55,7 @@ class FetchContext:
 
 
 class Fetcher(Protocol):
-    def __call__(
-        self, ctx: FetchContext, config: Any, cursor: dict[str, Any]
-    ) -> FetchOutcome: ...
+    def __call__(self, ctx: FetchContext, config: Any, cursor: dict[str, Any]) -> FetchOutcome: ...
 
 
 class PayloadParser(Protocol):

@@ -20,11 +20,13 @@ RATE_KEY = "clinicaltrials.gov"
 MAX_PAGES = 500
 
 
-def fetch_clinicaltrials(ctx: FetchContext, config: ClinicalTrialsSource,
-                         cursor: dict[str, Any]) -> FetchOutcome:
+def fetch_clinicaltrials(
+    ctx: FetchContext, config: ClinicalTrialsSource, cursor: dict[str, Any]
+) -> FetchOutcome:
     base = base_url_of(config, CTGOV_BASE)
     since = ctx.since or (
-        _date(cursor["updated_since"]) if cursor.get("updated_since")
+        _date(cursor["updated_since"])
+        if cursor.get("updated_since")
         else ctx.today - timedelta(days=config.backfill_days)
     )
     params: dict[str, str] = {
@@ -33,32 +35,42 @@ def fetch_clinicaltrials(ctx: FetchContext, config: ClinicalTrialsSource,
         "sort": "LastUpdatePostDate:asc",
         "pageSize": str(config.page_size),
     }
-    for key, value in (("query.cond", config.cond), ("query.intr", config.intr),
-                       ("query.term", config.term)):
+    for key, value in (
+        ("query.cond", config.cond),
+        ("query.intr", config.intr),
+        ("query.term", config.term),
+    ):
         if value:
             params[key] = value
     outcome = FetchOutcome(cursor={"updated_since": ctx.today.isoformat()})
     token: str | None = None
     seen_tokens: set[str] = set()
     for page_number in range(1, MAX_PAGES + 1):
-        page_params = dict(params, countTotal="true") if token is None else dict(
-            params, pageToken=token)
-        response = ctx.http.get(f"{base}/studies", params=page_params, source=config.name,
-                                rate_key=RATE_KEY)
+        page_params = (
+            dict(params, countTotal="true") if token is None else dict(params, pageToken=token)
+        )
+        response = ctx.http.get(
+            f"{base}/studies", params=page_params, source=config.name, rate_key=RATE_KEY
+        )
         try:
             parsed = parse_ctgov_json(response.content)
             token, total = ctgov_page_info(response.content)
         except ParseError as exc:
             raise ParseError(str(exc), source=config.name, url=response.url) from exc
         outcome.pages.append(page_from(response, parsed))
-        ctx.progress(f"{config.name}: page {page_number}, {outcome.records_count}"
-                     + (f"/{total}" if total is not None and page_number == 1 else "")
-                     + " studies")
+        ctx.progress(
+            f"{config.name}: page {page_number}, {outcome.records_count}"
+            + (f"/{total}" if total is not None and page_number == 1 else "")
+            + " studies"
+        )
         if not token:
             return outcome
         if token in seen_tokens:
-            raise FetchError("the API repeated a pageToken; stopping to avoid a loop",
-                             source=config.name, url=response.url)
+            raise FetchError(
+                "the API repeated a pageToken; stopping to avoid a loop",
+                source=config.name,
+                url=response.url,
+            )
         seen_tokens.add(token)
     raise FetchError(f"more than {MAX_PAGES} pages; narrow the query", source=config.name)
 

@@ -25,11 +25,13 @@ def windowed_query(config: EuropePmcSource, since: date, until: date) -> str:
     return query if config.include_preprints else f"{query} AND NOT SRC:PPR"
 
 
-def fetch_europepmc(ctx: FetchContext, config: EuropePmcSource,
-                    cursor: dict[str, Any]) -> FetchOutcome:
+def fetch_europepmc(
+    ctx: FetchContext, config: EuropePmcSource, cursor: dict[str, Any]
+) -> FetchOutcome:
     base = base_url_of(config, EPMC_BASE)
     since = ctx.since or (
-        date.fromisoformat(cursor["published_since"]) if cursor.get("published_since")
+        date.fromisoformat(cursor["published_since"])
+        if cursor.get("published_since")
         else ctx.today - timedelta(days=config.backfill_days)
     )
     params = {
@@ -41,8 +43,12 @@ def fetch_europepmc(ctx: FetchContext, config: EuropePmcSource,
     outcome = FetchOutcome(cursor={"published_since": ctx.today.isoformat()})
     mark = "*"
     for page_number in range(1, MAX_PAGES + 1):
-        response = ctx.http.get(f"{base}/search", params=dict(params, cursorMark=mark),
-                                source=config.name, rate_key=RATE_KEY)
+        response = ctx.http.get(
+            f"{base}/search",
+            params=dict(params, cursorMark=mark),
+            source=config.name,
+            rate_key=RATE_KEY,
+        )
         try:
             parsed = parse_europepmc_json(response.content)
             next_mark, hits = europepmc_page_info(response.content)

@@ -6,6 +6,8 @@ answer are sent back, and a 304 stores nothing. Cursor: {"validators": {url: {..
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,12 +30,19 @@ def rebase(url: str, base_url: str | None) -> str:
     return urlunsplit((base.scheme, base.netloc, target.path, target.query, ""))
 
 
-def _conditional(ctx: FetchContext, name: str, url: str, cursor: dict[str, Any],
-                 outcome: FetchOutcome, rate_key: str | None = None) -> Response | None:
+def _conditional(
+    ctx: FetchContext,
+    name: str,
+    url: str,
+    cursor: dict[str, Any],
+    outcome: FetchOutcome,
+    rate_key: str | None = None,
+) -> Response | None:
     """GET with the stored validators; None when the server says nothing changed."""
     old = dict(cursor.get("validators", {})).get(url, {})
-    response = ctx.http.conditional_get(url, old.get("etag"), old.get("last_modified"),
-                                        source=name, rate_key=rate_key)
+    response = ctx.http.conditional_get(
+        url, old.get("etag"), old.get("last_modified"), source=name, rate_key=rate_key
+    )
     if response.not_modified:
         ctx.progress(f"{name}: {url} not modified")
         return None
@@ -47,17 +56,22 @@ def _remember(outcome: FetchOutcome, url: str, response: Response, parsed: Parse
     if parsed.warnings:
         validators.pop(url, None)
     else:
-        validators[url] = {k: v for k, v in (("etag", response.etag),
-                                              ("last_modified", response.last_modified)) if v}
+        validators[url] = {
+            k: v
+            for k, v in (("etag", response.etag), ("last_modified", response.last_modified))
+            if v
+        }
     outcome.cursor["validators"] = validators
 
 
-def _parse_or_explain(name: str, response: Response, parse: Any) -> ParseResult:
+def _parse_or_explain(
+    name: str, response: Response, parse: Callable[[bytes], ParseResult]
+) -> ParseResult:
+    """Parse a body; a ParseError names the source and the URL it came from."""
     try:
-        result: ParseResult = parse(response)
+        return parse(response.content)
     except ParseError as exc:
         raise ParseError(str(exc), source=name, url=response.url) from exc
-    return result
 
 
 def fetch_rss(ctx: FetchContext, config: RssSource, cursor: dict[str, Any]) -> FetchOutcome:
@@ -67,47 +81,61 @@ def fetch_rss(ctx: FetchContext, config: RssSource, cursor: dict[str, Any]) -> F
     if response is None:
         outcome.not_modified = True
         return outcome
-    parsed = _parse_or_explain(config.name, response, lambda r: parse_feed(
-        r.content, "rss", content_type=r.content_type, base_url=config.url))
+    parsed = _parse_or_explain(
+        config.name,
+        response,
+        partial(parse_feed, source="rss", content_type=response.content_type, base_url=config.url),
+    )
     _remember(outcome, url, response, parsed)
     outcome.pages.append(page_from(response, parsed))
     ctx.progress(f"{config.name}: {len(parsed.records)} item(s)")
     return outcome
 
 
-def fetch_pubmed_rss(ctx: FetchContext, config: PubmedRssSource,
-                     cursor: dict[str, Any]) -> FetchOutcome:
+def fetch_pubmed_rss(
+    ctx: FetchContext, config: PubmedRssSource, cursor: dict[str, Any]
+) -> FetchOutcome:
     outcome = FetchOutcome(cursor=dict(cursor))
     url = rebase(config.url, config.base_url)
-    response = _conditional(ctx, config.name, url, cursor, outcome,
-                            rate_key="pubmed.ncbi.nlm.nih.gov")
+    response = _conditional(
+        ctx, config.name, url, cursor, outcome, rate_key="pubmed.ncbi.nlm.nih.gov"
+    )
     if response is None:
         outcome.not_modified = True
         return outcome
-    parsed = _parse_or_explain(config.name, response, lambda r: parse_pubmed_rss(
-        r.content, content_type=r.content_type, base_url=config.url))
+    parsed = _parse_or_explain(
+        config.name,
+        response,
+        partial(parse_pubmed_rss, content_type=response.content_type, base_url=config.url),
+    )
     _remember(outcome, url, response, parsed)
     outcome.pages.append(page_from(response, parsed))
-    pmids = [r.source_id for r in parsed.records if r.source == "pubmed"]
+    pmids = [r.source_id for r in parsed.records if r.source == "pubmed_rss"]
     ctx.progress(f"{config.name}: {len(parsed.records)} item(s), {len(pmids)} with a PMID")
     if config.enrich and pmids:
         _enrich(ctx, config, pmids, outcome)
     return outcome
 
 
-def _enrich(ctx: FetchContext, config: PubmedRssSource, pmids: list[str],
-            outcome: FetchOutcome) -> None:
+def _enrich(
+    ctx: FetchContext, config: PubmedRssSource, pmids: list[str], outcome: FetchOutcome
+) -> None:
     """Replace the feed's thin items by full E-utilities records (RSS caps at 100 items)."""
     base = (config.eutils_base_url or EUTILS_BASE).rstrip("/")
-    response = ctx.http.get(f"{base}/efetch.fcgi",
-                            params={"db": "pubmed", "retmode": "xml", "id": ",".join(pmids),
-                                    **ctx.http.ncbi_params()},
-                            source=config.name, rate_key=NCBI_HOST)
-    full = _parse_or_explain(config.name, response, lambda r: parse_efetch(r.content))
+    response = ctx.http.get(
+        f"{base}/efetch.fcgi",
+        params={"db": "pubmed", "retmode": "xml", "id": ",".join(pmids), **ctx.http.ncbi_params()},
+        source=config.name,
+        rate_key=NCBI_HOST,
+    )
+    full = _parse_or_explain(config.name, response, parse_efetch)
     enriched = {r.source_id for r in full.records}
     feed_page = outcome.pages[0]
-    feed_page.parsed.records = [r for r in feed_page.parsed.records
-                                if not (r.source == "pubmed" and r.source_id in enriched)]
+    feed_page.parsed.records = [
+        r
+        for r in feed_page.parsed.records
+        if not (r.source == "pubmed_rss" and r.source_id in enriched)
+    ]
     outcome.pages.append(page_from(response, full))
 
 
@@ -116,28 +144,41 @@ def fetch_nccih(ctx: FetchContext, config: NccihSource, cursor: dict[str, Any]) 
     changed = 0
     for feed_url in config.feeds:
         url = rebase(feed_url, config.base_url)
-        response = _conditional(ctx, config.name, url, cursor, outcome,
-                                rate_key="www.nccih.nih.gov")
+        response = _conditional(
+            ctx, config.name, url, cursor, outcome, rate_key="www.nccih.nih.gov"
+        )
         if response is not None:
-            parsed = _parse_or_explain(config.name, response, lambda r: parse_nccih_feed(
-                r.content, content_type=r.content_type, base_url=feed_url))
+            parsed = _parse_or_explain(
+                config.name,
+                response,
+                partial(parse_nccih_feed, content_type=response.content_type, base_url=feed_url),
+            )
             _remember(outcome, url, response, parsed)
             outcome.pages.append(page_from(response, parsed))
             changed += 1
     for page in config.pages:
         url = rebase(page.url, config.base_url)
-        response = _conditional(ctx, config.name, url, cursor, outcome,
-                                rate_key="www.nccih.nih.gov")
+        response = _conditional(
+            ctx, config.name, url, cursor, outcome, rate_key="www.nccih.nih.gov"
+        )
         if response is not None:
-            parsed = _parse_or_explain(config.name, response, lambda r, p=page: ParseResult(
-                records=[extract_page(r.content, p.url, p.main_selectors, p.design)]))
+            parsed = _parse_or_explain(
+                config.name,
+                response,
+                partial(_page_result, page=page),
+            )
             _remember(outcome, url, response, parsed)
             outcome.pages.append(page_from(response, parsed))
             changed += 1
-    ctx.progress(f"{config.name}: {changed} of {len(config.feeds) + len(config.pages)} "
-                 "address(es) changed")
+    ctx.progress(
+        f"{config.name}: {changed} of {len(config.feeds) + len(config.pages)} address(es) changed"
+    )
     outcome.not_modified = changed == 0
     return outcome
+
+
+def _page_result(payload: bytes, page: NccihPage) -> ParseResult:
+    return ParseResult(records=[extract_page(payload, page.url, page.main_selectors, page.design)])
 
 
 def parse_rss_payload(payload: bytes, content_type: str | None = None) -> ParseResult:
@@ -151,7 +192,7 @@ def parse_pubmed_rss_payload(payload: bytes, content_type: str | None = None) ->
 def parse_nccih_payload(payload: bytes, content_type: str | None = None) -> ParseResult:
     """A saved NCCIH payload: a news feed, or an HTML page (its URL unknown offline)."""
     head = payload[:2048].lower()
-    if b"<rss" in head or b"<feed" in head or b"<?xml" in head and b"<html" not in head:
+    if b"<rss" in head or b"<feed" in head or (b"<?xml" in head and b"<html" not in head):
         return parse_nccih_feed(payload, content_type=content_type)
     page = NccihPage(url="https://www.nccih.nih.gov/local-file")
     return ParseResult(records=[extract_page(payload, page.url, page.main_selectors, page.design)])

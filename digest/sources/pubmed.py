@@ -47,9 +47,7 @@ def fetch_pubmed(ctx: FetchContext, config: PubmedSource, cursor: dict[str, Any]
                 f"{', '.join(search.field_not_found)}: PubMed would ignore them",
                 source=config.name,
             )
-        ctx.progress(
-            f"{config.name}: {search.count} hit(s) entered {window_from}..{window_to}"
-        )
+        ctx.progress(f"{config.name}: {search.count} hit(s) entered {window_from}..{window_to}")
         _fetch_articles(ctx, config, base, search.ids, outcome)
     return outcome
 
@@ -94,11 +92,13 @@ def _esearch(
     }
     # Long queries belong in a POST body (NCBI: "several hundred characters").
     if len(config.query) > 300:
-        response = ctx.http.post(f"{base}/esearch.fcgi", data=params, source=config.name,
-                                 rate_key=NCBI_HOST)
+        response = ctx.http.post(
+            f"{base}/esearch.fcgi", data=params, source=config.name, rate_key=NCBI_HOST
+        )
     else:
-        response = ctx.http.get(f"{base}/esearch.fcgi", params=params, source=config.name,
-                                rate_key=NCBI_HOST)
+        response = ctx.http.get(
+            f"{base}/esearch.fcgi", params=params, source=config.name, rate_key=NCBI_HOST
+        )
     try:
         return parse_esearch(response.content)
     except ParseError as exc:
@@ -110,8 +110,7 @@ def _fetch_articles(
 ) -> None:
     for offset in range(0, len(ids), config.batch_size):
         batch = ids[offset : offset + config.batch_size]
-        params = {"db": "pubmed", "retmode": "xml", "id": ",".join(batch),
-                  **ctx.http.ncbi_params()}
+        params = {"db": "pubmed", "retmode": "xml", "id": ",".join(batch), **ctx.http.ncbi_params()}
         url = f"{base}/efetch.fcgi"
         if len(batch) > GET_ID_LIMIT:
             response = ctx.http.post(url, data=params, source=config.name, rate_key=NCBI_HOST)

@@ -49,13 +49,15 @@ def _members_fingerprint(rows: list[Record], rules: str) -> str:
 
 
 def _decisions(session: Session) -> dict[frozenset[int], str]:
-    rows = session.exec(select(DuplicateCandidate).where(
-        col(DuplicateCandidate.decision).is_not(None)))
+    rows = session.exec(
+        select(DuplicateCandidate).where(col(DuplicateCandidate.decision).is_not(None))
+    )
     return {frozenset((r.record_a_id, r.record_b_id)): str(r.decision) for r in rows}
 
 
-def refresh_studies(session: Session, topics: TopicModel, now: datetime | None = None
-                    ) -> RefreshSummary:
+def refresh_studies(
+    session: Session, topics: TopicModel, now: datetime | None = None
+) -> RefreshSummary:
     """Bring studies, aliases, links and duplicate candidates in line with the records."""
     now = now or utcnow()
     summary = RefreshSummary()
@@ -70,8 +72,8 @@ def refresh_studies(session: Session, topics: TopicModel, now: datetime | None =
     claimed: dict[int, int] = {}  # study id -> cluster index
     chosen: list[Study] = []
     for index, keys in enumerate(result.clusters):
-        candidates = sorted({by_id[k].study_id for k in keys if by_id[k].study_id} - {None})
-        free = [sid for sid in candidates if sid is not None and sid not in claimed]
+        candidates = sorted({sid for k in keys if (sid := by_id[k].study_id) is not None})
+        free = [sid for sid in candidates if sid not in claimed]
         if free:
             study = studies[free[0]]
             claimed[free[0]] = index
@@ -97,7 +99,7 @@ def refresh_studies(session: Session, topics: TopicModel, now: datetime | None =
         if study.slug != slug:
             study.slug = f"~{study.id}"
             session.add(study)
-    for sid, target in merged_into.items():
+    for sid in merged_into:
         studies[sid].slug = f"~gone-{sid}"
         session.add(studies[sid])
     session.flush()
@@ -149,8 +151,13 @@ def _apply_classification(study: Study, call: Any) -> None:
     study.in_scope = bool(call.in_scope)
 
 
-def _set_slugs(session: Session, chosen: list[Study], new_slugs: list[str],
-               previous: dict[int, str], merged_into: dict[int, Study]) -> None:
+def _set_slugs(
+    session: Session,
+    chosen: list[Study],
+    new_slugs: list[str],
+    previous: dict[int, str],
+    merged_into: dict[int, Study],
+) -> None:
     """Give each study its final slug; every slug it (or a merged study) had stays an alias."""
     aliases = {a.slug: a for a in session.exec(select(SlugAlias))}
     for study, slug in zip(chosen, new_slugs, strict=True):
@@ -160,7 +167,7 @@ def _set_slugs(session: Session, chosen: list[Study], new_slugs: list[str],
         session.add(study)
     session.flush()
     for study in chosen:
-        before = previous.get(study.id)
+        before = previous.get(study.id or 0)
         if before and before != study.slug and before not in aliases:
             aliases[before] = SlugAlias(slug=before, study_id=study.id or 0)
             session.add(aliases[before])
@@ -176,13 +183,20 @@ def _set_slugs(session: Session, chosen: list[Study], new_slugs: list[str],
     session.flush()
 
 
-def _drop_orphans(session: Session, studies: dict[int, Study], claimed: dict[int, int],
-                  merged_into: dict[int, Study]) -> None:
+def _drop_orphans(
+    session: Session,
+    studies: dict[int, Study],
+    claimed: dict[int, int],
+    merged_into: dict[int, Study],
+) -> None:
     for sid, study in studies.items():
         if sid in claimed:
             continue
-        session.exec(delete(StudyLink).where(
-            (col(StudyLink.from_study_id) == sid) | (col(StudyLink.to_study_id) == sid)))
+        session.exec(
+            delete(StudyLink).where(
+                (col(StudyLink.from_study_id) == sid) | (col(StudyLink.to_study_id) == sid)
+            )
+        )
         if sid not in merged_into:
             session.exec(delete(SlugAlias).where(col(SlugAlias.study_id) == sid))
         for row in session.exec(select(Record).where(Record.study_id == sid)):
@@ -193,8 +207,9 @@ def _drop_orphans(session: Session, studies: dict[int, Study], claimed: dict[int
     session.flush()
 
 
-def _rewrite_links(session: Session, result: Any, by_id: dict[int, Record],
-                   chosen: list[Study]) -> int:
+def _rewrite_links(
+    session: Session, result: Any, by_id: dict[int, Record], chosen: list[Study]
+) -> int:
     session.exec(delete(StudyLink))
     seen: set[tuple[int, int, str]] = set()
     for link in result.links:
@@ -203,8 +218,9 @@ def _rewrite_links(session: Session, result: Any, by_id: dict[int, Record],
         if a is None or b is None or a == b or (a, b, link.kind) in seen:
             continue
         seen.add((a, b, link.kind))
-        session.add(StudyLink(from_study_id=a, to_study_id=b, kind=link.kind,
-                              evidence=link.evidence))
+        session.add(
+            StudyLink(from_study_id=a, to_study_id=b, kind=link.kind, evidence=link.evidence)
+        )
     return len(seen)
 
 
@@ -216,8 +232,11 @@ def _save_candidates(session: Session, result: Any) -> int:
         live.add((a, b))
         row = existing.get((a, b))
         if row is None:
-            session.add(DuplicateCandidate(record_a_id=a, record_b_id=b, score=pair.score,
-                                           reason=pair.reason))
+            session.add(
+                DuplicateCandidate(
+                    record_a_id=a, record_b_id=b, score=pair.score, reason=pair.reason
+                )
+            )
         elif row.decision is None:
             row.score, row.reason = pair.score, pair.reason
             session.add(row)

@@ -1,0 +1,1 @@
+"""Pure parsers: payload bytes in, normalized records (`digest.model.RecordData`) out."""

@@ -1,0 +1,207 @@
+"""Shared text helpers for the parsers: markup -> plain text, and identifier normalizers.
+
+Everything here is pure and small. Parsers output plain text only, so every title or
+abstract that may hold markup goes through `html_to_text` (script/style content is dropped,
+tags are removed, entities are decoded once).
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlsplit
+
+# Elements whose start or end begins a new paragraph in the plain text.
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "caption", "dd", "div", "dl", "dt",
+        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+        "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody",
+        "td", "tfoot", "th", "thead", "title", "tr", "ul",
+    }
+)  # fmt: skip
+# Elements whose content is never text a reader should see.
+_DROPPED_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
+_PARAGRAPH = "\x00P"
+_LINE = "\x00L"
+_SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u2009\u202f]+")
+# Something that looks like an HTML/XML tag (used to decide whether text/plain holds markup).
+_TAG_LIKE = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(\s[^<>]*)?/?>")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._dropped_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROPPED_TAGS:
+            self._dropped_depth += 1
+        elif tag == "br":
+            self.parts.append(_LINE)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARAGRAPH)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append(_LINE)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARAGRAPH)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROPPED_TAGS:
+            self._dropped_depth = max(0, self._dropped_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARAGRAPH)
+
+    def handle_data(self, data: str) -> None:
+        if not self._dropped_depth:
+            self.parts.append(data)
+
+
+def collapse_whitespace(text: str) -> str:
+    """All runs of whitespace (incl. no-break spaces) -> one space, trimmed."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def html_to_text(markup: str) -> str:
+    """HTML (or JATS-like inline markup) -> plain text with paragraph breaks kept.
+
+    Entities are decoded, tags dropped (inline tags without adding spaces, so
+    ``PM<sub>2.5</sub>`` gives ``PM2.5``), script/style content removed, paragraphs
+    separated by a blank line and ``<br>`` kept as a line break.
+    """
+    if not markup:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    flat = _SPACES.sub(" ", "".join(parser.parts))
+    paragraphs = []
+    for chunk in flat.split(_PARAGRAPH):
+        lines = [line.strip() for line in chunk.split(_LINE)]
+        paragraph = "\n".join(line for line in lines if line)
+        if paragraph:
+            paragraphs.append(paragraph)
+    return "\n\n".join(paragraphs)
+
+
+def looks_like_markup(text: str) -> bool:
+    """True when text contains something shaped like an HTML tag."""
+    return bool(_TAG_LIKE.search(text))
+
+
+def drop_markup(text: str) -> str:
+    """Plain text that may carry stray HTML (a registry field, a text/plain feed title):
+    paragraphs holding tag-like markup go through `html_to_text`, the rest stays as is
+    (so a literal "&" or "p<0.05" in plain text is never altered)."""
+    if not looks_like_markup(text):
+        return text
+    paragraphs = (html_to_text(p) if looks_like_markup(p) else p for p in text.split("\n\n"))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def paragraphs_to_text(text: str) -> str:
+    """Plain text with hard-wrapped lines -> paragraphs (blank-line separated), spaces collapsed."""
+    blocks = re.split(r"\n[ \t\r\f\v]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "\n\n".join(p for p in (collapse_whitespace(b) for b in blocks) if p)
+
+
+# --------------------------------------------------------------------------- identifiers
+
+_DOI_PREFIXES = re.compile(
+    r"^(?:https?://(?:dx\.|www\.)?doi\.org/|doi\.org/|doi\s*:\s*|info:doi/)", re.IGNORECASE
+)
+_DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
+# In running text a DOI ends at whitespace, quotes or angle brackets.
+_DOI_IN_TEXT = re.compile(r"\b10\.\d{4,9}/[^\s\"'<>]+")
+_NCT_IN_TEXT = re.compile(r"\bNCT\s?0*(\d{1,8})\b", re.IGNORECASE)
+_PMCID = re.compile(r"^(?:PMC)?\s*(\d+)$", re.IGNORECASE)
+_PMID = re.compile(r"^(?:pmid\s*:?\s*)?(\d{1,9})$", re.IGNORECASE)
+_PUBMED_URL_PATH = re.compile(r"^/(?:pubmed/)?(\d{1,9})/?$")
+_PUBMED_HOSTS = frozenset({"pubmed.ncbi.nlm.nih.gov", "www.ncbi.nlm.nih.gov", "ncbi.nlm.nih.gov"})
+
+
+def _strip_trailing_punctuation(value: str) -> str:
+    """Drop sentence punctuation glued to an identifier; keep balanced brackets."""
+    closers = {")": "(", "]": "["}
+    while value:
+        last = value[-1]
+        unbalanced = last in closers and value.count(closers[last]) < value.count(last)
+        if last not in ".,;:'\"" and not unbalanced:
+            break
+        value = value[:-1]
+    return value
+
+
+def normalize_doi(value: str | None) -> str | None:
+    """'https://doi.org/10.1000/ABC.' -> '10.1000/abc'; None when it is not a DOI."""
+    if not value:
+        return None
+    text = value.strip()
+    if _DOI_PREFIXES.match(text):
+        text = unquote(_DOI_PREFIXES.sub("", text))
+    text = _strip_trailing_punctuation("".join(text.split())).lower()
+    return text if _DOI_SHAPE.match(text) else None
+
+
+def normalize_pmid(value: str | None) -> str | None:
+    """'pmid:012345' / ' 12345 ' -> '12345'; None when it is not a PMID."""
+    if not value:
+        return None
+    match = _PMID.match(value.strip())
+    if not match:
+        return None
+    digits = match.group(1).lstrip("0")
+    return digits or None
+
+
+def normalize_pmcid(value: str | None) -> str | None:
+    """'pmc123' / '123' / 'PMC 123' -> 'PMC123'; None when it is not a PMCID."""
+    if not value:
+        return None
+    match = _PMCID.match(value.strip())
+    if not match:
+        return None
+    return f"PMC{int(match.group(1))}"
+
+
+def normalize_nct(value: str | None) -> str | None:
+    """'nct1234567' / 'NCT 01234567' -> 'NCT01234567'; None when it is not an NCT id."""
+    if not value:
+        return None
+    match = _NCT_IN_TEXT.fullmatch(value.strip())
+    if not match:
+        return None
+    return f"NCT{int(match.group(1)):08d}"
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def find_dois(text: str | None) -> list[str]:
+    """Every DOI in running text (or URLs in it), normalized, in order, without repeats."""
+    if not text:
+        return []
+    found = (normalize_doi(m.group(0)) for m in _DOI_IN_TEXT.finditer(unquote(text)))
+    return _unique([doi for doi in found if doi])
+
+
+def find_nct_ids(text: str | None) -> list[str]:
+    """Every ClinicalTrials.gov id in text, normalized ('NCT01234567'), without repeats."""
+    if not text:
+        return []
+    return _unique([f"NCT{int(m.group(1)):08d}" for m in _NCT_IN_TEXT.finditer(text)])
+
+
+def find_pmid_in_url(url: str | None) -> str | None:
+    """The PMID of a PubMed article URL (pubmed.ncbi.nlm.nih.gov/<pmid>/ or ncbi /pubmed/<pmid>)."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if (parts.hostname or "").lower() not in _PUBMED_HOSTS:
+        return None
+    match = _PUBMED_URL_PATH.match(parts.path)
+    return normalize_pmid(match.group(1)) if match else None

@@ -1,0 +1,146 @@
+"""The `digest` command end to end: help, exit codes, errors, and the fetch path over HTTP."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digest.cli import build_parser, main
+from tests.conftest import CORPUS, MINIMAL_TOPICS, ROOT
+
+EFETCH_DIR = CORPUS / "pubmed-efetch"
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def subcommands() -> list[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return sorted(action.choices)  # type: ignore[arg-type]
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in subcommands():
+        with pytest.raises(SystemExit) as exit_info:
+            build_parser().parse_args([name, "--help"])
+        assert exit_info.value.code == 0
+        assert f"digest {name}" in readme, f"README does not document `digest {name}`"
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    code, _, _ = run("frobnicate")
+    assert code == 2
+
+
+def test_parse_pubmed_prints_one_json_record_a_line() -> None:
+    path = EFETCH_DIR / "hawc_efetch_6_science_breast_cancer.xml"
+    code, out, _ = run("parse", "pubmed", str(path))
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(records) == 6
+    assert list(records[0])[:3] == ["source", "source_id", "pmid"]
+    assert all(r["pmid"] == r["source_id"] for r in records)
+
+
+@pytest.mark.parametrize("kind, path", [
+    ("clinicaltrials", "clinicaltrials/biomcp_v2_search_phelan_page1_fields.json"),
+    ("europepmc", "europepmc/pyeuropepmc_search_cancer_core_25.json"),
+    ("clinicaltrials-legacy", "acupuncture/clinicaltrials-legacy-xml/NCT01570127.xml"),
+])
+def test_parse_other_kinds(kind: str, path: str) -> None:
+    code, out, _ = run("parse", kind, str(CORPUS / path))
+    assert code == 0 and out.strip()
+    assert all(json.loads(line)["source_id"] for line in out.splitlines())
+
+
+def test_parse_a_truncated_file_is_a_one_line_error(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.xml"  # HAND-MADE: the first 5 kB of a genuine efetch file
+    cut.write_bytes((EFETCH_DIR / "hawc_efetch_20_articles.xml").read_bytes()[:5000])
+    code, out, err = run("parse", "pubmed", str(cut))
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "truncated" in err or "malformed" in err
+
+
+def test_unknown_kind_and_missing_file_are_usage_errors(tmp_path: Path) -> None:
+    assert run("parse", "nosuchkind", str(EFETCH_DIR / "hawc_efetch_20_articles.xml"))[0] == 2
+    assert run("parse", "pubmed", str(tmp_path / "absent.xml"))[0] == 2
+
+
+def write_config(tmp_path: Path, sources: str, db: str | None = None) -> Path:
+    config = tmp_path / "sources.yaml"
+    config.write_text(
+        f"database_url: {db or 'sqlite:///' + str(tmp_path / 'd.db')}\n"
+        "contact_email: test@example.org\n"
+        "http: {max_retries: 0, default_rate_limit: 1000, rate_limits: {}}\n"
+        f"{MINIMAL_TOPICS}\nsources:\n{sources}\n")
+    return config
+
+
+def test_bad_config_names_the_key_and_exits_2(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  - name: x\n    kind: pubmed\n    query: q\n"
+                                    "    backfill_days: -1\n")
+    code, _, err = run("--config", str(config), "init")
+    assert code == 2
+    assert "sources[0].backfill_days" in err and "sources.yaml:" in err
+
+
+def test_commands_before_init_say_so(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  []")
+    code, _, err = run("--config", str(config), "status")
+    assert code == 1 and "digest init" in err
+
+
+def test_fetch_over_http_then_status(tmp_path: Path, replay: Any) -> None:
+    server = replay([
+        {"path": "/entrez/eutils/esearch.fcgi", "responses": [
+            {"file": "pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml"}]},
+        {"path": "/entrez/eutils/efetch.fcgi", "responses": [
+            {"file": "pubmed-efetch/hawc_efetch_6_science_breast_cancer.xml"}]},
+    ])
+    config = write_config(tmp_path, (
+        f"  - name: good\n    kind: pubmed\n    query: q\n"
+        f"    base_url: {server.url}/entrez/eutils\n"
+        "  - name: bad\n    kind: pubmed\n    query: q\n"
+        "    base_url: http://127.0.0.1:9/entrez/eutils\n"))
+    assert run("--config", str(config), "init")[0] == 0
+
+    code, out, err = run("--config", str(config), "fetch")
+
+    assert code == 1  # one source failed, the other still ran
+    lines = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert lines["good"][1] == "ok" and lines["good"][3] == "6"
+    assert lines["bad"][1] == "failed"
+    assert "[bad]" in err
+    code, out, _ = run("--config", str(config), "status", "--fail-after", "1")
+    assert code == 1 and "ALARM" in out
+    code, out, _ = run("--config", str(config), "status", "--fail-after", "2")
+    assert code == 0
+    code, out, _ = run("--config", str(config), "fetch", "--source", "good")
+    assert code == 0
+
+
+def test_import_export_roundtrip(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  []")
+    assert run("--config", str(config), "init")[0] == 0
+    code, out, _ = run("--config", str(config), "import",
+                       str(CORPUS / "acupuncture/clinicaltrials-legacy-xml/NCT02399969.xml"))
+    assert code == 0 and "1 new" in out
+    code, out, _ = run("--config", str(config), "export", "--format", "jsonl")
+    assert code == 0
+    study = json.loads(out.splitlines()[0])
+    assert study["slug"] == "nct-nct02399969"
+    assert study["design"] == "trial-registration"
+    assert study["records"][0]["source"] == "clinicaltrials"
+    assert ["nct", "NCT02399969"] in study["identifiers"]
+    code, out, _ = run("--config", str(config), "export", "--format", "csv")
+    assert code == 0 and out.splitlines()[0].startswith("slug,primary_id,title")
