@@ -42,6 +42,8 @@ class Topic(_Strict):
     terms: list[str] = []
     # phrases that look like this topic but are not (e.g. "acupuncture-like TENS")
     exclude_terms: list[str] = []
+    # a catch-all (e.g. "acupuncture, unspecified") that gives way to a more specific topic
+    umbrella: bool = False
 
 
 class TopicModel(_Strict):

@@ -155,13 +155,11 @@ def render(items: list[dict[str, Any]], fmt: str) -> str:
     from digest.render import citations
 
     views = [item["_view"] for item in items]
-    if fmt == "ris":
-        return "".join(citations.to_ris(v) for v in views)
-    if fmt == "bibtex":
-        return "\n".join(citations.to_bibtex(v) for v in views)
-    if fmt == "csl-json":
-        return (
-            json.dumps([citations.to_csl_json(v) for v in views], indent=2, ensure_ascii=False)
-            + "\n"
-        )
+    writers = {
+        "ris": citations.to_ris,
+        "bibtex": citations.to_bibtex,
+        "csl-json": citations.to_csl_json,
+    }
+    if fmt in writers:
+        return writers[fmt](views)
     raise ValueError(f"unknown export format {fmt!r}")

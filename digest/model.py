@@ -212,6 +212,7 @@ class Study(SQLModel, table=True):
     provenance: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
     # classification (digest.classify); recomputed by `digest reclassify`
     design: str = "other"
+    design_evidence: str | None = None  # why the classifier chose the design
     conditions: list[str] = Field(default_factory=list, sa_column=_json_column())
     interventions: list[str] = Field(default_factory=list, sa_column=_json_column())
     comparator: str | None = None

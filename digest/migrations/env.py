@@ -14,13 +14,13 @@ connection = context.config.attributes.get("connection")
 def run_migrations() -> None:
     if connection is None:
         url = context.config.get_main_option("sqlalchemy.url")
-        context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
-                          render_as_batch=True)
+        context.configure(
+            url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True)
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -142,6 +142,7 @@ def refresh_studies(
 
 def _apply_classification(study: Study, call: Any) -> None:
     study.design = call.design
+    study.design_evidence = call.design_evidence
     study.conditions = list(call.conditions)
     study.interventions = list(call.interventions)
     study.comparator = call.comparator
