@@ -41,7 +41,7 @@ bench: install
 
 screenshots: install
 	$(BIN)/digest demo --out $(OUT) >/dev/null
-	$(BIN)/digest screenshots --site $(OUT)/site --email $(OUT)/digests --out $(OUT)/screenshots
+	$(BIN)/digest screenshots --site $(OUT)/site --emails $(OUT)/emails --out $(OUT)/screenshots
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

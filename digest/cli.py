@@ -95,9 +95,14 @@ def cmd_init(ctx: Context) -> int:
 def cmd_fetch(ctx: Context) -> int:
     from digest.pipeline import fetch_sources, make_http
 
-    results = fetch_sources(ctx.settings, ctx.engine(), make_http(ctx.settings),
-                            names=ctx.args.source or (), since=ctx.args.since,
-                            progress=ctx.progress)
+    results = fetch_sources(
+        ctx.settings,
+        ctx.engine(),
+        make_http(ctx.settings),
+        names=ctx.args.source or (),
+        since=ctx.args.since,
+        progress=ctx.progress,
+    )
     print_fetch_table(results, ctx.out)
     for result in results:
         if result.error:
@@ -109,8 +114,17 @@ def print_fetch_table(results: Sequence[Any], out: TextIO) -> None:
     rows = [("source", "outcome", "fetched", "new", "updated", "unchanged", "seconds")]
     for r in results:
         s = r.summary
-        rows.append((r.name, r.outcome, str(s.fetched), str(s.new), str(s.updated),
-                     str(s.unchanged), f"{r.seconds:.1f}"))
+        rows.append(
+            (
+                r.name,
+                r.outcome,
+                str(s.fetched),
+                str(s.new),
+                str(s.updated),
+                str(s.unchanged),
+                f"{r.seconds:.1f}",
+            )
+        )
     _print_table(rows, out)
 
 
@@ -161,16 +175,18 @@ def cmd_import(ctx: Context) -> int:
 
     done = import_files(ctx.settings, ctx.engine(), ctx.args.files, fmt=ctx.args.format)
     for path, summary in done:
-        print(f"{path}: {summary.fetched} record(s): {summary.new} new, {summary.updated} "
-              f"updated, {summary.unchanged} unchanged", file=ctx.out)
+        print(
+            f"{path}: {summary.fetched} record(s): {summary.new} new, {summary.updated} "
+            f"updated, {summary.unchanged} unchanged",
+            file=ctx.out,
+        )
     return EXIT_OK
 
 
 def cmd_export(ctx: Context) -> int:
     from digest.export import render, study_exports
 
-    text = render(study_exports(ctx.settings, ctx.engine(), week=ctx.args.week),
-                  ctx.args.format)
+    text = render(study_exports(ctx.settings, ctx.engine(), week=ctx.args.week), ctx.args.format)
     if ctx.args.output:
         ctx.args.output.write_text(text, encoding="utf-8")
         print(f"wrote {ctx.args.output}", file=ctx.err)
@@ -193,8 +209,11 @@ def cmd_duplicates(ctx: Context) -> int:
         if not rows:
             print("no possible duplicates waiting for a decision", file=ctx.out)
         for row in rows:
-            print(f"#{row.id}  score {row.score:.3f}  {row.reason}"
-                  + (f"  [{row.decision}]" if row.decision else ""), file=ctx.out)
+            print(
+                f"#{row.id}  score {row.score:.3f}  {row.reason}"
+                + (f"  [{row.decision}]" if row.decision else ""),
+                file=ctx.out,
+            )
             print(f"    A {row.a}\n    B {row.b}", file=ctx.out)
         return EXIT_OK
     if ctx.args.id is None:
@@ -215,6 +234,155 @@ def cmd_reclassify(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_site(ctx: Context) -> int:
+    from digest.weekly import render_site
+
+    out_dir = ctx.args.out or Path(ctx.settings.digest.output_dir) / "site"
+    written = render_site(ctx.settings, ctx.engine(), out_dir=out_dir)
+    print(f"site in {out_dir}: {len(written)} file(s) written or changed", file=ctx.out)
+    return EXIT_OK
+
+
+def cmd_send(ctx: Context) -> int:
+    from digest.weekly import send_week
+    from digest.weeks import last_complete_week
+
+    week = ctx.args.week or last_complete_week(_today(ctx.settings))
+    report = send_week(ctx.settings, ctx.engine(), week, dry_run=ctx.args.dry_run)
+    if ctx.args.dry_run:
+        print(
+            f"{week}: wrote {len(report.written)} .eml file(s) to {ctx.args.dry_run / week}",
+            file=ctx.out,
+        )
+        return EXIT_OK
+    print(
+        f"{week}: sent to {len(report.sent)} subscriber(s), {len(report.already_sent)} "
+        f"already had it, {len(report.failed)} refused",
+        file=ctx.out,
+    )
+    for email, why in report.failed:
+        print(f"error: not delivered to {email}: {why}", file=ctx.err)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def cmd_subscribers(ctx: Context) -> int:
+    from sqlmodel import Session
+
+    from digest.store import deliveries
+
+    args = ctx.args
+    with Session(ctx.engine()) as session:
+        if args.action == "add":
+            if not args.value:
+                raise UsageError("digest subscribers add EMAIL [--name NAME]")
+            row, outcome = deliveries.add_subscriber(session, args.value, args.name)
+            print(f"{row.email}: {outcome}", file=ctx.out)
+        elif args.action == "remove":
+            if not args.value:
+                raise UsageError("digest subscribers remove EMAIL")
+            removed = deliveries.remove_subscriber(session, args.value)
+            print(
+                f"{args.value}: {'unsubscribed' if removed else 'was not subscribed'}", file=ctx.out
+            )
+        elif args.action == "import":
+            if not args.value:
+                raise UsageError("digest subscribers import FILE.csv")
+            try:
+                text = Path(args.value).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot read {args.value}: {exc.strerror}") from exc
+            report = deliveries.import_subscribers_csv(session, text)
+            print(
+                f"added {report.added}, reactivated {report.reactivated}, unchanged "
+                f"{report.unchanged}, invalid {len(report.invalid)}",
+                file=ctx.out,
+            )
+            for line, value, reason in report.invalid:
+                print(f"line {line}: {value!r}: {reason}", file=ctx.err)
+        else:
+            for row in deliveries.list_subscribers(session, include_unsubscribed=args.all):
+                state = "unsubscribed" if row.unsubscribed_at else "active"
+                print(f"{row.email}\t{row.name or ''}\t{state}", file=ctx.out)
+        session.commit()
+    return EXIT_OK
+
+
+def cmd_serve(ctx: Context) -> int:
+    import os
+
+    from digest.serve import serve
+
+    site_dir = ctx.args.dir or Path(ctx.settings.digest.output_dir) / "site"
+    if not (site_dir / "index.html").is_file():
+        raise UsageError(f"{site_dir} has no index.html: run `digest site` first")
+    unsubscribe = None
+    if os.environ.get("DIGEST_SECRET"):
+        from digest.publish.email import mail_settings_from_config
+        from digest.publish.unsubscribe import make_unsubscribe_app
+
+        mail = mail_settings_from_config(ctx.settings, os.environ)
+        unsubscribe = make_unsubscribe_app(ctx.engine(), mail)
+    else:
+        print(
+            "DIGEST_SECRET is not set: serving the site only (no unsubscribe endpoint)",
+            file=ctx.err,
+        )
+    serve(
+        site_dir,
+        ctx.args.host,
+        ctx.args.port,
+        unsubscribe,
+        ctx.settings.email.unsubscribe_url,
+        ready=lambda url: print(
+            f"serving {site_dir} on {url} (Ctrl-C to stop)", file=ctx.out, flush=True
+        ),
+    )
+    return EXIT_OK
+
+
+def cmd_run(ctx: Context) -> int:
+    from digest.model import utcnow
+    from digest.operations import run_weekly
+
+    result = run_weekly(ctx.settings, ctx.engine(), utcnow(), week=ctx.args.week)
+    print_fetch_table(result.fetch, ctx.out)
+    print(
+        f"{result.week}: {len(result.written)} file(s) written, {result.sent} email(s) sent",
+        file=ctx.out,
+    )
+    for step in result.failed_steps:
+        print(f"error: {step}", file=ctx.err)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_schedule(ctx: Context) -> int:
+    from digest.model import utcnow
+    from digest.schedule import describe_jobs, format_job_list, run_scheduler
+
+    if ctx.args.list:
+        print(format_job_list(describe_jobs(ctx.settings, utcnow())), file=ctx.out)
+        return EXIT_OK
+    return run_scheduler(ctx.settings, ctx.engine(), ctx.args.config)
+
+
+def cmd_screenshots(ctx: Context) -> int:
+    from digest.publish.screenshots import take_screenshots
+
+    emails = sorted(ctx.args.emails.rglob("*.eml")) if ctx.args.emails else []
+    written = take_screenshots(ctx.args.site, ctx.args.out, eml=emails[0] if emails else None)
+    for path in written:
+        print(f"wrote {path}", file=ctx.out)
+    return EXIT_OK
+
+
+def _today(settings: Any) -> date:
+    from zoneinfo import ZoneInfo
+
+    from digest.model import utcnow
+
+    return utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+
+
 def cmd_demo(ctx: Context) -> int:
     from digest.demo import run_demo
 
@@ -232,14 +400,22 @@ def build_parser() -> argparse.ArgumentParser:
         "2 bad usage or config.",
     )
     parser.add_argument("--version", action="version", version=f"digest {__version__}")
-    parser.add_argument("--config", type=Path, default=Path("sources.yaml"),
-                        help="configuration file (default: sources.yaml)")
-    parser.add_argument("--db", help="database URL (overrides the config and "
-                        "DIGEST_DATABASE_URL)")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more output (-vv for debug)")
-    parser.add_argument("--log-format", choices=["text", "json"], default="text",
-                        help="log lines as text or one JSON object a line")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("sources.yaml"),
+        help="configuration file (default: sources.yaml)",
+    )
+    parser.add_argument("--db", help="database URL (overrides the config and DIGEST_DATABASE_URL)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more output (-vv for debug)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="log lines as text or one JSON object a line",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, func: Callable[[Context], int], help_text: str) -> argparse.ArgumentParser:
@@ -250,52 +426,139 @@ def build_parser() -> argparse.ArgumentParser:
     add("init", cmd_init, "create or migrate the database (Alembic migrations)")
 
     fetch = add("fetch", cmd_fetch, "run fetchers and store what is new")
-    fetch.add_argument("--source", action="append", metavar="NAME",
-                       help="only this source (repeatable; runs it even if disabled)")
-    fetch.add_argument("--since", type=_parse_date, metavar="DATE",
-                       help="fetch from this date instead of the stored cursor")
+    fetch.add_argument(
+        "--source",
+        action="append",
+        metavar="NAME",
+        help="only this source (repeatable; runs it even if disabled)",
+    )
+    fetch.add_argument(
+        "--since",
+        type=_parse_date,
+        metavar="DATE",
+        help="fetch from this date instead of the stored cursor",
+    )
 
     parse = add("parse", cmd_parse, "parse a saved payload and print records as JSON Lines")
-    parse.add_argument("kind", help="source kind: pubmed, clinicaltrials, europepmc, "
-                       "pubmed_rss, rss, nccih, clinicaltrials-legacy, medline")
+    parse.add_argument(
+        "kind",
+        help="source kind: pubmed, clinicaltrials, europepmc, "
+        "pubmed_rss, rss, nccih, clinicaltrials-legacy, medline",
+    )
     parse.add_argument("file", type=Path)
 
     status = add("status", cmd_status, "sources, last runs, outcomes, errors, next runs")
-    status.add_argument("--fail-after", type=int, default=3, metavar="N",
-                        help="exit 1 when a source failed its last N runs (default 3)")
+    status.add_argument(
+        "--fail-after",
+        type=int,
+        default=3,
+        metavar="N",
+        help="exit 1 when a source failed its last N runs (default 3)",
+    )
 
     build = add("build", cmd_build, "build one week's digest in every format")
-    build.add_argument("--week", type=_parse_week, metavar="YYYY-Www",
-                       help="ISO week (default: the last complete week)")
+    build.add_argument(
+        "--week",
+        type=_parse_week,
+        metavar="YYYY-Www",
+        help="ISO week (default: the last complete week)",
+    )
     build.add_argument("--out", type=Path, help="output folder (default: digest.output_dir)")
 
-    imp = add("import", cmd_import, "import a library (JSON Lines, RIS, BibTeX, MEDLINE/.nbib, "
-              "ClinicalTrials.gov legacy XML) through the same dedupe path")
+    imp = add(
+        "import",
+        cmd_import,
+        "import a library (JSON Lines, RIS, BibTeX, MEDLINE/.nbib, "
+        "ClinicalTrials.gov legacy XML) through the same dedupe path",
+    )
     imp.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    imp.add_argument("--format", choices=["jsonl", "ris", "bibtex", "medline",
-                                          "clinicaltrials-legacy"],
-                     help="the files' format (default: guessed from name and content)")
+    imp.add_argument(
+        "--format",
+        choices=["jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy"],
+        help="the files' format (default: guessed from name and content)",
+    )
 
     export = add("export", cmd_export, "studies out, with their identifiers and records")
-    export.add_argument("--format", choices=["jsonl", "csv", "ris", "bibtex", "csl-json"],
-                        default="jsonl")
-    export.add_argument("--week", type=_parse_week, metavar="YYYY-Www",
-                        help="only studies first seen in this ISO week")
+    export.add_argument(
+        "--format", choices=["jsonl", "csv", "ris", "bibtex", "csl-json"], default="jsonl"
+    )
+    export.add_argument(
+        "--week",
+        type=_parse_week,
+        metavar="YYYY-Www",
+        help="only studies first seen in this ISO week",
+    )
     export.add_argument("--output", "-o", type=Path, help="write to a file, not stdout")
 
-    dupes = add("duplicates", cmd_duplicates,
-                "possible duplicates held apart: list them, merge or keep them apart")
-    dupes.add_argument("action", choices=["list", "merge", "keep-apart"], nargs="?",
-                       default="list")
+    dupes = add(
+        "duplicates",
+        cmd_duplicates,
+        "possible duplicates held apart: list them, merge or keep them apart",
+    )
+    dupes.add_argument("action", choices=["list", "merge", "keep-apart"], nargs="?", default="list")
     dupes.add_argument("id", type=int, nargs="?", help="candidate id from the list")
     dupes.add_argument("--all", action="store_true", help="list decided pairs too")
 
-    add("reclassify", cmd_reclassify,
-        "recompute design, topics, size, key finding and badges of every study")
+    add(
+        "reclassify",
+        cmd_reclassify,
+        "recompute design, topics, size, key finding and badges of every study",
+    )
+
+    site = add("site", cmd_site, "render the static web archive")
+    site.add_argument("--out", type=Path, help="folder (default: <digest.output_dir>/site)")
+
+    send = add("send", cmd_send, "email the week's digest to subscribers who do not have it")
+    send.add_argument(
+        "--week",
+        type=_parse_week,
+        metavar="YYYY-Www",
+        help="ISO week (default: the last complete week)",
+    )
+    send.add_argument(
+        "--dry-run",
+        type=Path,
+        metavar="DIR",
+        help="write one .eml per subscriber into DIR instead of sending",
+    )
+
+    subs = add("subscribers", cmd_subscribers, "manage newsletter subscribers")
+    subs.add_argument("action", choices=["add", "remove", "list", "import"])
+    subs.add_argument("value", nargs="?", help="an email address, or a CSV file for import")
+    subs.add_argument("--name", help="the subscriber's name (add)")
+    subs.add_argument("--all", action="store_true", help="list unsubscribed addresses too")
+
+    serve = add("serve", cmd_serve, "preview the site locally, with the unsubscribe endpoint")
+    serve.add_argument("--dir", type=Path, help="site folder (default: <output_dir>/site)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    run = add("run", cmd_run, "the weekly job: fetch, build, site, send (as configured)")
+    run.add_argument("--week", type=_parse_week, metavar="YYYY-Www")
+
+    schedule = add(
+        "schedule",
+        cmd_schedule,
+        "run the scheduler (cron triggers from sources.yaml); --list shows jobs and next run times",
+    )
+    schedule.add_argument("--list", action="store_true", help="list jobs and exit")
+
+    shots = add(
+        "screenshots",
+        cmd_screenshots,
+        "screenshots of the site (and an email) at 360 and 1280 px in headless Chromium",
+    )
+    shots.add_argument("--site", type=Path, required=True, help="a built site folder")
+    shots.add_argument("--emails", type=Path, help="a folder of .eml files (first one shot)")
+    shots.add_argument("--out", type=Path, required=True, help="where the PNG files go")
 
     demo = add("demo", cmd_demo, "offline end-to-end run on the bundled recordings")
-    demo.add_argument("--out", type=Path, default=Path("demo-out"),
-                      help="where to write the database, digest and site (default: demo-out)")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-out"),
+        help="where to write the database, digest and site (default: demo-out)",
+    )
     return parser
 
 
@@ -305,8 +568,9 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
-         err: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
@@ -329,7 +593,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     except KeyboardInterrupt:
         print("interrupted", file=err)
         return 130
-
 
 
 if __name__ == "__main__":

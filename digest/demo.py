@@ -20,12 +20,17 @@ from digest.config import Settings, load_settings
 from digest.errors import ConfigError
 from digest.replay import ReplayServer, load_manifest
 
-REPLAY_DIR = Path(os.environ.get("DIGEST_REPLAY_DIR",
-                                 Path(__file__).resolve().parent.parent / "data" / "replay"))
+REPLAY_DIR = Path(
+    os.environ.get("DIGEST_REPLAY_DIR", Path(__file__).resolve().parent.parent / "data" / "replay")
+)
 # Where each kind's real API lives below the replay server's root.
-API_PATHS = {"pubmed": "/entrez/eutils", "clinicaltrials": "/api/v2",
-             "europepmc": "/europepmc/webservices/rest"}
+API_PATHS = {
+    "pubmed": "/entrez/eutils",
+    "clinicaltrials": "/api/v2",
+    "europepmc": "/europepmc/webservices/rest",
+}
 DEMO_SUBSCRIBER = "reader@example.org"
+DEMO_SECRET = "demo-only-secret-never-use-in-production"
 
 
 def demo_settings(base: Settings, server_url: str, out_dir: Path) -> tuple[Settings, list[Path]]:
@@ -37,8 +42,9 @@ def demo_settings(base: Settings, server_url: str, out_dir: Path) -> tuple[Setti
         raise ConfigError(f"cannot read {spec_path}: {exc}") from exc
     sources: list[dict[str, Any]] = []
     for source in spec["sources"]:
-        sources.append({**source, "base_url": server_url + API_PATHS.get(source["kind"], ""),
-                        "enabled": True})
+        sources.append(
+            {**source, "base_url": server_url + API_PATHS.get(source["kind"], ""), "enabled": True}
+        )
     data = base.model_dump()
     data.update(
         database_url=f"sqlite:///{(out_dir / 'digest.db').resolve()}",
@@ -49,8 +55,7 @@ def demo_settings(base: Settings, server_url: str, out_dir: Path) -> tuple[Setti
     return Settings.model_validate(data), imports
 
 
-def run_demo(config_path: Path, out_dir: Path, out: TextIO,
-             progress: Callable[[str], None]) -> int:
+def run_demo(config_path: Path, out_dir: Path, out: TextIO, progress: Callable[[str], None]) -> int:
     from digest.pipeline import fetch_sources, import_files, make_http
     from digest.store.db import make_engine, migrate
     from digest.weekly import build_week, render_site, send_week
@@ -73,8 +78,11 @@ def run_demo(config_path: Path, out_dir: Path, out: TextIO,
             if result.error:
                 print(f"error: {result.error}", file=out)
         imported = import_files(settings, engine, imports)
-        print(f"imported {sum(s.new + s.unchanged for _, s in imported)} record(s) from "
-              f"{len(imported)} file(s) of genuine acupuncture trial registrations", file=out)
+        print(
+            f"imported {sum(s.new + s.unchanged for _, s in imported)} record(s) from "
+            f"{len(imported)} file(s) of genuine acupuncture trial registrations",
+            file=out,
+        )
         print(f"requests answered by the replay server: {len(server.requests)}", file=out)
     from datetime import UTC, datetime
 
@@ -83,15 +91,25 @@ def run_demo(config_path: Path, out_dir: Path, out: TextIO,
     week = week_of(datetime.now(UTC))
     written = build_week(settings, engine, week=week, out_dir=out_dir)
     written += render_site(settings, engine, out_dir=out_dir / "site")
-    add_subscriber(engine, DEMO_SUBSCRIBER)
-    emails = send_week(settings, engine, week=week, dry_run=out_dir / "emails")
-    print(f"digest for {week} (the current, partial week: the recordings arrived today):",
-          file=out)
+    from sqlmodel import Session
+
+    with Session(engine) as session:
+        add_subscriber(session, DEMO_SUBSCRIBER, "Demo Reader")
+        session.commit()
+    # A demo-only signing key unless one is set: dry-run links must still be signed.
+    env = {"DIGEST_SECRET": DEMO_SECRET, **os.environ}
+    emails = len(
+        send_week(settings, engine, week=week, dry_run=out_dir / "emails", env=env).written
+    )
+    print(f"digest for {week} (the current, partial week: the recordings arrived today):", file=out)
     for path in written:
         if path.suffix in {".md", ".txt", ".html"} and "digests" in path.parts[-3:]:
             print(f"  {path}", file=out)
-    print(f"site: {out_dir / 'site' / 'index.html'}  (preview: digest serve --dir "
-          f"{out_dir / 'site'})", file=out)
+    print(
+        f"site: {out_dir / 'site' / 'index.html'}  (preview: digest serve --dir "
+        f"{out_dir / 'site'})",
+        file=out,
+    )
     print(f"dry-run emails: {emails} file(s) in {out_dir / 'emails'}", file=out)
     print(f"database: {out_dir / 'digest.db'}", file=out)
     return 1 if any(r.failed for r in results) else 0

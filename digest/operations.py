@@ -35,14 +35,19 @@ class WeeklyResult:
         return not self.failed_steps and not any(r.failed for r in self.fetch)
 
 
-def run_fetch(settings: Settings, engine: Engine, names: Sequence[str] = (),
-              progress: Callable[[str], None] = lambda _m: None) -> list[SourceRunResult]:
+def run_fetch(
+    settings: Settings,
+    engine: Engine,
+    names: Sequence[str] = (),
+    progress: Callable[[str], None] = lambda _m: None,
+) -> list[SourceRunResult]:
     """Fetch the named (default: all enabled) sources and refresh studies."""
     return fetch_sources(settings, engine, make_http(settings), names=names, progress=progress)
 
 
-def run_weekly(settings: Settings, engine: Engine, now: datetime,
-               week: str | None = None) -> WeeklyResult:
+def run_weekly(
+    settings: Settings, engine: Engine, now: datetime, week: str | None = None
+) -> WeeklyResult:
     """The weekly job: fetch every source, build the week's digest, render the site, send."""
     from digest.weekly import build_week, render_site, send_week
 
@@ -51,5 +56,7 @@ def run_weekly(settings: Settings, engine: Engine, now: datetime,
     result.written = build_week(settings, engine, week=result.week)
     result.written += render_site(settings, engine)
     if settings.email.send:
-        result.sent = send_week(settings, engine, week=result.week)
+        report = send_week(settings, engine, week=result.week)
+        result.sent = len(report.sent)
+        result.failed_steps += [f"email to {email}: {why}" for email, why in report.failed]
     return result

@@ -7,26 +7,33 @@ an unchanged week keeps its `built_at`, so files and feeds come out byte-identic
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from digest.config import Settings, TopicModel
+
+if TYPE_CHECKING:
+    from digest.publish.email import SendReport
 from digest.model import Record, Study, StudyLink, utcnow
 from digest.rank import Rankable, rank, split_corrections
 from digest.store import digests as q
 from digest.views import (
     ChangeView,
     ConditionSection,
+    ConditionView,
     CorrectionView,
     DigestView,
     Link,
     RelatedRef,
+    SiteView,
     SourceHealth,
     SourceRef,
     StudyView,
@@ -38,8 +45,11 @@ from digest.views import (
 from digest.weeks import last_complete_week, parse_week
 
 UNSPECIFIED_CONDITION = Tag("pain-unspecified", "Pain (condition not specified)")
-NOTICE_KINDS = {"retraction-of": "retraction", "erratum-for": "erratum",
-                "expression-of-concern-for": "expression-of-concern"}
+NOTICE_KINDS = {
+    "retraction-of": "retraction",
+    "erratum-for": "erratum",
+    "expression-of-concern-for": "expression-of-concern",
+}
 
 
 def week_bounds(week: str, timezone: str) -> tuple[date, date, datetime, datetime]:
@@ -59,8 +69,9 @@ def _tags(slugs: Iterable[str], topics: Iterable[object]) -> tuple[Tag, ...]:
     return tuple(Tag(s, labels.get(s, s)) for s in slugs)
 
 
-def study_view(study: Study, records: list[Record], related: tuple[RelatedRef, ...],
-               topics: TopicModel) -> StudyView:
+def study_view(
+    study: Study, records: list[Record], related: tuple[RelatedRef, ...], topics: TopicModel
+) -> StudyView:
     primary = next((r for r in records if r.id == study.primary_record_id), None)
     extra = (primary.data.get("extra") or {}) if primary else {}
     links = tuple(
@@ -103,8 +114,9 @@ def study_view(study: Study, records: list[Record], related: tuple[RelatedRef, .
     )
 
 
-def _related(study_id: int, links: list[StudyLink], others: dict[int, Study]
-             ) -> tuple[RelatedRef, ...]:
+def _related(
+    study_id: int, links: list[StudyLink], others: dict[int, Study]
+) -> tuple[RelatedRef, ...]:
     refs = []
     for link in links:
         if link.from_study_id == study_id and link.to_study_id in others:
@@ -116,21 +128,29 @@ def _related(study_id: int, links: list[StudyLink], others: dict[int, Study]
     return tuple(sorted(set(refs)))
 
 
-def study_views(session: Session, studies: list[Study], topics: TopicModel
-                ) -> dict[int, StudyView]:
+def study_views(session: Session, studies: list[Study], topics: TopicModel) -> dict[int, StudyView]:
     ids = [s.id for s in studies if s.id is not None]
     records = q.records_by_study(session, ids)
     links = q.links_touching(session, ids)
-    others = q.studies_by_id(session, {l.from_study_id for l in links}
-                             | {l.to_study_id for l in links})
-    return {s.id or 0: study_view(s, records.get(s.id or 0, []),
-                                  _related(s.id or 0, links, others), topics)
-            for s in studies}
+    others = q.studies_by_id(
+        session, {link.from_study_id for link in links} | {link.to_study_id for link in links}
+    )
+    return {
+        s.id or 0: study_view(
+            s, records.get(s.id or 0, []), _related(s.id or 0, links, others), topics
+        )
+        for s in studies
+    }
 
 
 def _rankable(view: StudyView) -> Rankable:
-    return Rankable(design=view.design, sample_size=view.sample_size,
-                    published=view.published, slug=view.slug, retracted=view.retracted)
+    return Rankable(
+        design=view.design,
+        sample_size=view.sample_size,
+        published=view.published,
+        slug=view.slug,
+        retracted=view.retracted,
+    )
 
 
 def ranked(views: Iterable[StudyView]) -> list[StudyView]:
@@ -141,8 +161,9 @@ def ranked(views: Iterable[StudyView]) -> list[StudyView]:
 # ------------------------------------------------------------------ the digest
 
 
-def build_digest_view(session: Session, settings: Settings, week: str,
-                      built_at: datetime) -> DigestView:
+def build_digest_view(
+    session: Session, settings: Settings, week: str, built_at: datetime
+) -> DigestView:
     monday, sunday, start, end = week_bounds(week, settings.timezone)
     topics = settings.topics
     new = [s for s in q.studies_first_seen(session, start, end) if s.design != "notice"]
@@ -159,11 +180,13 @@ def build_digest_view(session: Session, settings: Settings, week: str,
     order = {c.slug: i for i, c in enumerate(topics.conditions)}
     sections = tuple(
         ConditionSection(tag.slug, tag.label, tuple(ranked(items)))
-        for tag, items in sorted(grouped.items(), key=lambda kv: (order.get(kv[0].slug, 999),
-                                                                 kv[0].slug))
+        for tag, items in sorted(
+            grouped.items(), key=lambda kv: (order.get(kv[0].slug, 999), kv[0].slug)
+        )
     )
-    corrections = _corrections(session, settings, week, start, end,
-                               [by_slug[p.slug] for p in pinned])
+    corrections = _corrections(
+        session, settings, week, start, end, [by_slug[p.slug] for p in pinned]
+    )
     registrations, guidance = _changes(session, start, end, topics)
     return DigestView(
         week=week,
@@ -180,8 +203,14 @@ def build_digest_view(session: Session, settings: Settings, week: str,
     )
 
 
-def _corrections(session: Session, settings: Settings, week: str, start: datetime,
-                 end: datetime, new_retracted: list[StudyView]) -> tuple[CorrectionView, ...]:
+def _corrections(
+    session: Session,
+    settings: Settings,
+    week: str,
+    start: datetime,
+    end: datetime,
+    new_retracted: list[StudyView],
+) -> tuple[CorrectionView, ...]:
     """Retractions/errata found this week for studies already sent, plus new retracted ones."""
     sent = q.weeks_sent_before(session, week)
     flagged: dict[int, tuple[str, str | None, str | None]] = {}
@@ -195,24 +224,32 @@ def _corrections(session: Session, settings: Settings, week: str, start: datetim
             continue
         for link in q.links_touching(session, [notice.id]):
             if link.from_study_id == notice.id and link.kind in NOTICE_KINDS:
-                flagged.setdefault(link.to_study_id,
-                                   (NOTICE_KINDS[link.kind], notice.slug, notice.title))
+                flagged.setdefault(
+                    link.to_study_id, (NOTICE_KINDS[link.kind], notice.slug, notice.title)
+                )
     targets = q.studies_by_id(session, set(flagged))
     views = study_views(session, list(targets.values()), settings.topics)
     items = [
-        CorrectionView(kind=kind, study=views[sid], noted_on=start.date(),
-                       notice_slug=slug, notice_title=title,
-                       first_sent_week=sent.get(views[sid].slug))
+        CorrectionView(
+            kind=kind,
+            study=views[sid],
+            noted_on=start.date(),
+            notice_slug=slug,
+            notice_title=title,
+            first_sent_week=sent.get(views[sid].slug),
+        )
         for sid, (kind, slug, title) in sorted(flagged.items())
         if sid in views and views[sid].slug in sent
     ]
-    items += [CorrectionView(kind="retraction", study=v, noted_on=start.date())
-              for v in new_retracted]
+    items += [
+        CorrectionView(kind="retraction", study=v, noted_on=start.date()) for v in new_retracted
+    ]
     return tuple(items)
 
 
-def _changes(session: Session, start: datetime, end: datetime, topics: TopicModel
-             ) -> tuple[tuple[ChangeView, ...], tuple[ChangeView, ...]]:
+def _changes(
+    session: Session, start: datetime, end: datetime, topics: TopicModel
+) -> tuple[tuple[ChangeView, ...], tuple[ChangeView, ...]]:
     registrations: list[ChangeView] = []
     guidance: list[ChangeView] = []
     studies = {}
@@ -221,10 +258,14 @@ def _changes(session: Session, start: datetime, end: datetime, topics: TopicMode
     studies = q.studies_by_id(session, {i for i in ids if i is not None})
     for change, record in pairs:
         study = studies.get(record.study_id or -1)
-        view = ChangeView(what="", summary=change.summary, on=change.detected_at.date(),
-                          study_slug=study.slug if study else None,
-                          study_title=study.title if study else record.data.get("title"),
-                          url=record.data.get("url"))
+        view = ChangeView(
+            what="",
+            summary=change.summary,
+            on=change.detected_at.date(),
+            study_slug=study.slug if study else None,
+            study_title=study.title if study else record.data.get("title"),
+            url=record.data.get("url"),
+        )
         if record.source == "nccih":
             guidance.append(dataclasses.replace(view, what="NCCIH guidance changed"))
         elif record.source == "clinicaltrials" and (study is None or study.in_scope):
@@ -240,18 +281,21 @@ def _health(session: Session, start: datetime, end: datetime) -> tuple[SourceHea
     for source, runs in sorted(by_source.items()):
         finished = [r for r in runs if r.outcome != "running"]  # type: ignore[attr-defined]
         last = finished[-1] if finished else runs[-1]
-        rows.append(SourceHealth(
-            source=source,
-            fetched=sum(r.fetched for r in runs),  # type: ignore[attr-defined]
-            new=sum(r.new for r in runs),  # type: ignore[attr-defined]
-            failed=last.outcome == "failed",  # type: ignore[attr-defined]
-            error=last.error,  # type: ignore[attr-defined]
-        ))
+        rows.append(
+            SourceHealth(
+                source=source,
+                fetched=sum(r.fetched for r in runs),  # type: ignore[attr-defined]
+                new=sum(r.new for r in runs),  # type: ignore[attr-defined]
+                failed=last.outcome == "failed",  # type: ignore[attr-defined]
+                error=last.error,  # type: ignore[attr-defined]
+            )
+        )
     return tuple(rows)
 
 
-def assemble_week(settings: Settings, engine: Engine, week: str,
-                  now: datetime | None = None) -> DigestView:
+def assemble_week(
+    settings: Settings, engine: Engine, week: str, now: datetime | None = None
+) -> DigestView:
     """Build and store the week's digest; an unchanged rebuild keeps its built_at."""
     now = now or utcnow()
     with Session(engine) as session:
@@ -269,22 +313,108 @@ def assemble_week(settings: Settings, engine: Engine, week: str,
 # ------------------------------------------------------------------ files
 
 
-def build_week(settings: Settings, engine: Engine, week: str | None = None,
-               out_dir: Path | None = None, now: datetime | None = None) -> list[Path]:
+def build_week(
+    settings: Settings,
+    engine: Engine,
+    week: str | None = None,
+    out_dir: Path | None = None,
+    now: datetime | None = None,
+) -> list[Path]:
     """`digest build`: the week's digest as Markdown, plain text and email HTML."""
     from digest.publish.site_writer import write_files
-    from digest.render.email_html import render_email_html
-    from digest.render.markdown import render_markdown
-    from digest.render.text import render_text
+    from digest.render.email_html import render_digest_email_html
+    from digest.render.markdown import render_digest_markdown
+    from digest.render.site import site_settings_from_config
+    from digest.render.text import render_digest_text
 
     now = now or utcnow()
     week = week or last_complete_week(now.astimezone(ZoneInfo(settings.timezone)).date())
     view = assemble_week(settings, engine, week, now)
-    site = settings.digest.site_url
+    site = site_settings_from_config(settings)
+    unsubscribe = settings.email.unsubscribe_url or site.base_url
     folder = (out_dir or Path(settings.digest.output_dir)) / "digests" / week
     files = {
-        "digest.md": render_markdown(view, site_url=site).encode(),
-        "digest.txt": render_text(view, site_url=site).encode(),
-        "email.html": render_email_html(view, site_url=site).encode(),
+        "digest.md": render_digest_markdown(view, site).encode(),
+        "digest.txt": render_digest_text(view, site, unsubscribe_url=unsubscribe).encode(),
+        "email.html": render_digest_email_html(view, site, unsubscribe_url=unsubscribe).encode(),
     }
     return write_files(files, folder)
+
+
+def site_view(settings: Settings, engine: Engine) -> SiteView:
+    """Everything the archive shows: stored digests, in-scope studies (and the works they
+    link to, so no link breaks), condition lists, old slugs."""
+    from digest.render.site import site_settings_from_config
+
+    with Session(engine) as session:
+        digests = tuple(digest_from_json(d.content) for d in q.stored_digests(session))
+        studies = [s for s in q.all_studies(session) if s.in_scope]
+        ids = {s.id for s in studies}
+        linked = {
+            i
+            for link in q.links_touching(session, [i for i in ids if i is not None])
+            for i in (link.from_study_id, link.to_study_id)
+        } - ids
+        studies += q.studies_by_id(session, {i for i in linked if i is not None}).values()
+        views = study_views(session, studies, settings.topics)
+        aliases = q.slug_aliases(session)
+    by_recency = sorted(
+        views.values(),
+        key=lambda v: (v.first_seen or date.min, v.published or "", v.slug),
+        reverse=True,
+    )
+    conditions = tuple(
+        ConditionView(
+            topic.slug,
+            topic.label,
+            tuple(v for v in by_recency if topic.slug in {c.slug for c in v.conditions}),
+        )
+        for topic in settings.topics.conditions
+    )
+    built_at = digests[0].built_at if digests else datetime(1970, 1, 1, tzinfo=UTC)
+    return SiteView(
+        settings=site_settings_from_config(settings),
+        built_at=built_at,
+        digests=digests,
+        studies=tuple(sorted(views.values(), key=lambda v: v.slug)),
+        conditions=conditions,
+        slug_aliases=aliases,
+    )
+
+
+def render_site(settings: Settings, engine: Engine, out_dir: Path | None = None) -> list[Path]:
+    """`digest site`: the static web archive, written reproducibly."""
+    from digest.publish.site_writer import write_site
+    from digest.render.site import build_site
+
+    folder = out_dir or Path(settings.digest.output_dir) / "site"
+    report = write_site(build_site(site_view(settings, engine)), folder)
+    return [folder / name for name in report.written]
+
+
+def send_week(
+    settings: Settings,
+    engine: Engine,
+    week: str,
+    dry_run: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SendReport:
+    """`digest send`: email the week's digest (built first if needed) to every subscriber
+    who does not have it yet; with dry_run, write .eml files instead."""
+    from digest.publish.email import (
+        SmtpTransport,
+        mail_settings_from_config,
+        send_digest,
+        smtp_config_from_env,
+        write_dry_run,
+    )
+
+    env = dict(os.environ) if env is None else env
+    with Session(engine) as session:
+        stored = q.stored_digest(session, week)
+    view = digest_from_json(stored.content) if stored else assemble_week(settings, engine, week)
+    mail = mail_settings_from_config(settings, env)
+    if dry_run is not None:
+        return write_dry_run(engine, view, mail, dry_run)
+    with SmtpTransport(smtp_config_from_env(env)) as transport:
+        return send_digest(engine, view, mail, transport)

@@ -589,3 +589,20 @@ def test_rules_fingerprint_tracks_the_topic_model(topics: TopicModel) -> None:
     assert rules_fingerprint(topics).startswith(RULES_VERSION + "+")
     changed = topics.model_copy(update={"require_condition": not topics.require_condition})
     assert rules_fingerprint(changed) != rules_fingerprint(topics)
+
+
+def test_nccih_page_key_finding_is_its_first_statement_about_acupuncture(
+    topics: TopicModel,
+) -> None:
+    from digest.parsers.nccih import extract_page
+    from tests.conftest import FIXTURES
+
+    page = extract_page(
+        (FIXTURES / "handmade" / "handmade_nccih_lowback_v1.html").read_bytes(),
+        "https://www.nccih.nih.gov/health/low-back-pain",
+        ["main"],
+        "guideline",
+    )
+    finding = classify(page, topics).key_finding
+    assert finding is not None and finding.startswith("There’s low- or moderate-quality evidence")
+    assert finding in (page.abstract or "")  # verbatim

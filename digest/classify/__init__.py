@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 # Bump when a rule changes meaning without a pattern changing (the hash covers patterns).
-RULES_REVISION = "1"
+RULES_REVISION = "2"  # bump when a rule changes that no pattern shows
 BADGES = (
     "small-sample",
     "no-sham-control",
@@ -323,9 +323,26 @@ def _key_finding(publications: Sequence[RecordData]) -> str | None:
     # PubMed's abstract is the most complete and best sectioned; then the longest one
     with_abstract.sort(key=lambda r: (r.source != "pubmed", -len(r.abstract or "")))
     for record in with_abstract:
-        finding = extract.key_finding(record.abstract)
+        finding = (
+            _page_statement(record.abstract)
+            if record.source == "nccih"
+            else extract.key_finding(record.abstract)
+        )
         if finding:
             return finding
+    return None
+
+
+_ABOUT_ACUPUNCTURE = re.compile(r"acupunct|needling|acupressure", re.IGNORECASE)
+
+
+def _page_statement(abstract: str | None) -> str | None:
+    """An NCCIH page has no conclusion section: its summary's first statement about
+    acupuncture, verbatim (bullet marker dropped), or None when it says nothing about it."""
+    for paragraph in (abstract or "").split("\n"):
+        text = paragraph.strip().lstrip("-•* ").strip()
+        if text and not text.endswith("?") and _ABOUT_ACUPUNCTURE.search(text):
+            return text
     return None
 
 

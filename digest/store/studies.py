@@ -21,7 +21,7 @@ from sqlmodel import Session, col, delete, select
 
 from digest.classify import classify_merged, rules_fingerprint
 from digest.config import TopicModel
-from digest.dedupe import cluster, merge_fields, study_slug
+from digest.dedupe import cluster, merge_fields, unique_slugs
 from digest.model import (
     DuplicateCandidate,
     Record,
@@ -94,7 +94,7 @@ def refresh_studies(
 
     # 3. slugs: park changing slugs first so unique constraints never collide mid-way
     slug_before = {sid: study.slug for sid, study in studies.items()}
-    new_slugs = [study_slug([records[k] for k in keys]) for keys in result.clusters]
+    new_slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
     for study, slug in zip(chosen, new_slugs, strict=True):
         if study.slug != slug:
             study.slug = f"~{study.id}"

@@ -1,0 +1,307 @@
+"""The view model: plain, frozen data that every renderer reads and nothing else.
+
+The lead builds these from the database (or reloads a stored digest with
+`digest_from_json`); renderers in `digest.render` turn them into Markdown, text, email
+HTML, Atom and site pages without touching a database, a clock or a file.
+
+Everything here that came from outside (titles, abstracts, journals, findings, source
+urls, error messages) is untrusted plain text; renderers escape it and check urls.
+Sequences are tuples so a view cannot change under a renderer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, NamedTuple, TypeVar
+
+# --------------------------------------------------------------------------- vocabulary
+
+
+class Design(NamedTuple):
+    """One study design of PRODUCT.md's vocabulary, with how much weight it carries."""
+
+    slug: str
+    label: str
+    tier: str  # synthesis | trial | comparative | descriptive | planned | preclinical | ...
+    tier_label: str
+
+
+# Ordered strongest first: the evidence map's columns and a condition page's groups.
+DESIGNS: tuple[Design, ...] = (
+    Design("systematic-review", "Systematic review / meta-analysis", "synthesis", "Synthesis"),
+    Design("guideline", "Guideline", "synthesis", "Synthesis"),
+    Design("rct", "Randomized controlled trial", "trial", "Randomized trial"),
+    Design("non-randomized-trial", "Non-randomized trial", "comparative", "Comparative"),
+    Design("observational", "Observational study", "comparative", "Comparative"),
+    Design("qualitative", "Qualitative study", "descriptive", "Descriptive"),
+    Design("case-report", "Case report", "descriptive", "Descriptive"),
+    Design("review", "Narrative review", "descriptive", "Descriptive"),
+    Design("protocol", "Study protocol (no results yet)", "planned", "No results yet"),
+    Design(
+        "trial-registration", "Trial registration (no results yet)", "planned", "No results yet"
+    ),
+    Design("animal-or-lab", "Animal or laboratory study", "preclinical", "Not in people"),
+    Design("editorial", "Editorial, comment or letter", "commentary", "Opinion"),
+    Design("notice", "Erratum or retraction notice", "commentary", "Notice"),
+    Design("other", "Other", "other", "Other"),
+)
+DESIGN_BY_SLUG: Mapping[str, Design] = {d.slug: d for d in DESIGNS}
+
+
+def design_of(slug: str) -> Design:
+    """The vocabulary entry for a design slug; unknown slugs read as "other"."""
+    return DESIGN_BY_SLUG.get(slug, DESIGN_BY_SLUG["other"])
+
+
+# --------------------------------------------------------------------------- small parts
+
+
+class Tag(NamedTuple):
+    """A condition or intervention of the topic model."""
+
+    slug: str
+    label: str
+
+
+class Link(NamedTuple):
+    """An extra outbound link of a study (kind: pubmed, doi, pmc, registry, other)."""
+
+    kind: str
+    label: str
+    url: str
+
+
+class SourceRef(NamedTuple):
+    """One source that reported a study, as that source identified it."""
+
+    source: str
+    source_id: str
+    url: str | None = None
+
+
+class RelatedRef(NamedTuple):
+    """A link to another work (kind: registration, erratum, retraction, comment, ...)."""
+
+    kind: str
+    slug: str
+    title: str
+
+
+class SourceHealth(NamedTuple):
+    """How one source's fetches went during the digest's week."""
+
+    source: str
+    fetched: int
+    new: int
+    failed: bool
+    error: str | None = None
+
+
+# --------------------------------------------------------------------------- studies
+
+
+@dataclass(frozen=True, slots=True)
+class StudyView:
+    """One study as readers see it. `published` is an ISO date as precise as known."""
+
+    slug: str
+    title: str
+    design: str
+    design_label: str
+    authors: tuple[str, ...] = ()
+    journal: str | None = None
+    published: str | None = None
+    conditions: tuple[Tag, ...] = ()
+    interventions: tuple[Tag, ...] = ()
+    comparator: str | None = None
+    sample_size: int | None = None
+    key_finding: str | None = None  # verbatim from the abstract, never paraphrased
+    badges: tuple[str, ...] = ()
+    abstract: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    pmcid: str | None = None
+    nct_ids: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()  # extra links; PubMed/DOI/PMC/registry come from the ids
+    sources: tuple[SourceRef, ...] = ()
+    retracted: bool = False
+    has_erratum: bool = False
+    related: tuple[RelatedRef, ...] = ()
+    first_seen: date | None = None
+    is_preprint: bool = False
+    language: str | None = None
+    # for citations (PubMed's journal data); optional
+    journal_abbrev: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    # Atom: the key the study's entry id was minted from. Pass the study's FIRST slug so
+    # the id survives a merge that changes the slug; None means the current slug.
+    feed_key: str | None = None
+    # Atom: the last change readers should hear about (e.g. a retraction flagged)
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeView:
+    """Something already known that changed: a registration, an NCCIH page."""
+
+    what: str  # e.g. "registration updated", "NCCIH guidance changed"
+    summary: str
+    on: date
+    study_slug: str | None = None
+    study_title: str | None = None
+    url: str | None = None  # the changed page itself (NCCIH); http(s) only is rendered
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionView:
+    """A retraction, erratum or concern found this week for a study already sent."""
+
+    kind: str  # retraction | erratum | expression-of-concern | ...
+    study: StudyView
+    noted_on: date
+    notice_slug: str | None = None
+    notice_title: str | None = None
+    first_sent_week: str | None = None  # the digest that carried the study, e.g. 2026-W45
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionSection:
+    """One condition's new studies in a digest, ranked by the caller."""
+
+    slug: str
+    label: str
+    studies: tuple[StudyView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    """One weekly digest. `built_at` is passed in (never now()) so builds reproduce."""
+
+    week: str  # ISO week, "2026-W47"
+    title: str
+    period_start: date
+    period_end: date
+    built_at: datetime  # aware (UTC)
+    sections: tuple[ConditionSection, ...] = ()
+    registrations_changed: tuple[ChangeView, ...] = ()
+    guidance_changes: tuple[ChangeView, ...] = ()
+    corrections: tuple[CorrectionView, ...] = ()
+    health: tuple[SourceHealth, ...] = ()
+    out_of_scope_count: int = 0
+
+    def studies(self) -> tuple[StudyView, ...]:
+        """Each study once, in section order (a study may sit under two conditions)."""
+        seen: dict[str, StudyView] = {}
+        for section in self.sections:
+            for study in section.studies:
+                seen.setdefault(study.slug, study)
+        return tuple(seen.values())
+
+
+# --------------------------------------------------------------------------- the site
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSettings:
+    title: str
+    site_url: str  # absolute, e.g. https://digest.example.org/ (feeds need absolute urls)
+    tag_authority: str  # "digest.example.org,2026": minted once, never changed
+    recent_weeks_on_home: int = 8
+    language: str = "en"
+
+    @property
+    def base_url(self) -> str:
+        return self.site_url if self.site_url.endswith("/") else self.site_url + "/"
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionView:
+    """A condition's running evidence list (newest first, as the caller orders it)."""
+
+    slug: str
+    label: str
+    studies: tuple[StudyView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    """Everything the static archive shows. `built_at` is the newest digest's, passed in."""
+
+    settings: SiteSettings
+    built_at: datetime
+    digests: tuple[DigestView, ...] = ()  # newest first
+    studies: tuple[StudyView, ...] = ()
+    conditions: tuple[ConditionView, ...] = ()
+    slug_aliases: Mapping[str, str] = field(default_factory=dict)  # old slug -> current
+    designs: tuple[Design, ...] = DESIGNS
+
+
+# --------------------------------------------------------------------------- JSON form
+# A built digest is stored as JSON (Digest.content) so the archive shows what was sent.
+
+T = TypeVar("T")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, named tuples, dates and tuples as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return {name: to_jsonable(getattr(value, name)) for name in value._fields}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in sorted(value.items())}
+    return value
+
+
+def digest_to_json(digest: DigestView) -> dict[str, Any]:
+    result: dict[str, Any] = to_jsonable(digest)
+    return result
+
+
+def digest_from_json(data: Mapping[str, Any]) -> DigestView:
+    digest: DigestView = _from_jsonable(DigestView, data)
+    return digest
+
+
+def study_from_json(data: Mapping[str, Any]) -> StudyView:
+    study: StudyView = _from_jsonable(StudyView, data)
+    return study
+
+
+def _from_jsonable(kind: Any, value: Any) -> Any:
+    """Rebuild a typed value from `to_jsonable` output, following the type hints."""
+    if value is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _from_jsonable(options[0], value)
+    if origin is tuple:
+        item_type = typing.get_args(kind)[0]
+        return tuple(_from_jsonable(item_type, item) for item in value)
+    if origin is Mapping:
+        return dict(value)
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is date:
+        return date.fromisoformat(value)
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        names = {f.name for f in dataclasses.fields(kind) if f.init}
+        args = {k: _from_jsonable(hints[k], v) for k, v in value.items() if k in names}
+        return kind(**args)
+    if isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_fields"):
+        hints = typing.get_type_hints(kind)
+        return kind(**{k: _from_jsonable(hints[k], v) for k, v in value.items() if k in hints})
+    return value
