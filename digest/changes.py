@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-NOTICE_REF_TYPES = {"RetractionIn": "retracted", "ErratumIn": "erratum published",
-                    "ExpressionOfConcernIn": "expression of concern"}
+NOTICE_REF_TYPES = {
+    "RetractionIn": "retracted",
+    "ErratumIn": "erratum published",
+    "ExpressionOfConcernIn": "expression of concern",
+}
 
 
 def describe_change(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -20,8 +23,9 @@ def describe_change(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, dict
     if source == "nccih":
         from digest.parsers.nccih import diff_sections
 
-        page_diff = diff_sections(old.get("extra", {}).get("sections", []),
-                                  new.get("extra", {}).get("sections", []))
+        page_diff = diff_sections(
+            old.get("extra", {}).get("sections", []), new.get("extra", {}).get("sections", [])
+        )
         if page_diff.is_empty:
             return _generic(_changed_fields(old, new))
         return page_diff.summary(), {
@@ -47,8 +51,11 @@ def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     keys = sorted(set(old) | set(new))
     changed = [k for k in keys if k != "extra" and old.get(k) != new.get(k)]
     old_extra, new_extra = old.get("extra") or {}, new.get("extra") or {}
-    changed += [f"extra.{k}" for k in sorted(set(old_extra) | set(new_extra))
-                if old_extra.get(k) != new_extra.get(k)]
+    changed += [
+        f"extra.{k}"
+        for k in sorted(set(old_extra) | set(new_extra))
+        if old_extra.get(k) != new_extra.get(k)
+    ]
     return changed
 
 

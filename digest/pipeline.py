@@ -21,9 +21,8 @@ from digest.changes import describe_change
 from digest.config import Settings, SourceConfig
 from digest.errors import ConfigError, DigestError
 from digest.http import Http
-from digest.model import utcnow
+from digest.model import ParseResult, utcnow
 from digest.sources import get_kind
-from digest.model import ParseResult
 from digest.sources.base import FetchContext, FetchedPage, FetchOutcome
 from digest.store import records as record_store
 from digest.store import studies as study_store
@@ -47,8 +46,13 @@ class SourceRunResult:
 
 
 def make_http(settings: Settings, sleep: Callable[[float], None] = time.sleep) -> Http:
-    return Http(settings.http, settings.contact_email, settings.tool_name,
-                ncbi_api_key=settings.ncbi_api_key, sleep=sleep)
+    return Http(
+        settings.http,
+        settings.contact_email,
+        settings.tool_name,
+        ncbi_api_key=settings.ncbi_api_key,
+        sleep=sleep,
+    )
 
 
 def select_sources(settings: Settings, names: Sequence[str] = ()) -> list[SourceConfig]:
@@ -75,8 +79,7 @@ def fetch_one(
         run_id = record_store.start_run(session, config.name, config.kind)
         try:
             cursor = record_store.load_cursor(session, config.name)
-            ctx = FetchContext(http=http, today=now.date(), now=now, since=since,
-                               progress=progress)
+            ctx = FetchContext(http=http, today=now.date(), now=now, since=since, progress=progress)
             outcome = kind.fetch(ctx, config, cursor)
             result.warnings = list(outcome.warnings)
             for page in outcome.pages:
@@ -85,12 +88,16 @@ def fetch_one(
                 result.outcome = "not-modified"
             else:
                 result.summary = record_store.save_outcome(
-                    session, source_name=config.name, kind=config.kind, outcome=outcome,
-                    describe_change=describe_change, now=now)
+                    session,
+                    source_name=config.name,
+                    kind=config.kind,
+                    outcome=outcome,
+                    describe_change=describe_change,
+                    now=now,
+                )
                 result.outcome = "ok"
             session.commit()
-            record_store.finish_run(session, run_id, outcome=result.outcome,
-                                    summary=result.summary)
+            record_store.finish_run(session, run_id, outcome=result.outcome, summary=result.summary)
         except DigestError as exc:
             session.rollback()
             named = getattr(exc, "source", None) == config.name
@@ -109,13 +116,23 @@ def fetch_one(
 def _log_run(result: SourceRunResult) -> None:
     log.info(
         "fetch source=%s outcome=%s seconds=%.2f fetched=%d new=%d updated=%d unchanged=%d%s",
-        result.name, result.outcome, result.seconds, result.summary.fetched, result.summary.new,
-        result.summary.updated, result.summary.unchanged,
+        result.name,
+        result.outcome,
+        result.seconds,
+        result.summary.fetched,
+        result.summary.new,
+        result.summary.updated,
+        result.summary.unchanged,
         f" error={result.error!r}" if result.error else "",
-        extra={"source": result.name, "outcome": result.outcome,
-               "seconds": round(result.seconds, 3), "fetched": result.summary.fetched,
-               "new": result.summary.new, "updated": result.summary.updated,
-               "error": result.error},
+        extra={
+            "source": result.name,
+            "outcome": result.outcome,
+            "seconds": round(result.seconds, 3),
+            "fetched": result.summary.fetched,
+            "new": result.summary.new,
+            "updated": result.summary.updated,
+            "error": result.error,
+        },
     )
 
 
@@ -133,10 +150,14 @@ def fetch_sources(
     configs = select_sources(settings, names)
     if not configs:
         raise ConfigError("no enabled sources to fetch", key="sources")
-    results = [fetch_one(engine, http, config, since=since, now=now, progress=progress)
-               for config in configs]
-    if any(r.outcome == "ok" and (r.summary.new or r.summary.updated or r.summary.deleted)
-           for r in results):
+    results = [
+        fetch_one(engine, http, config, since=since, now=now, progress=progress)
+        for config in configs
+    ]
+    if any(
+        r.outcome == "ok" and (r.summary.new or r.summary.updated or r.summary.deleted)
+        for r in results
+    ):
         progress("deduplicating and classifying studies")
         refresh_studies(settings, engine)
     return results
@@ -164,8 +185,14 @@ IMPORT_FORMATS = ("jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy")
 def detect_import_format(name: str, head: bytes) -> str:
     """Guess a library file's format from its name, then from its first bytes."""
     lowered = name.lower()
-    by_suffix = {".jsonl": "jsonl", ".ndjson": "jsonl", ".ris": "ris", ".bib": "bibtex",
-                 ".nbib": "medline", ".medline": "medline"}
+    by_suffix = {
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".ris": "ris",
+        ".bib": "bibtex",
+        ".nbib": "medline",
+        ".medline": "medline",
+    }
     for suffix, fmt in by_suffix.items():
         if lowered.endswith(suffix):
             return fmt
@@ -180,24 +207,33 @@ def detect_import_format(name: str, head: bytes) -> str:
         return "medline"
     if b"<clinical_study" in head:
         return "clinicaltrials-legacy"
-    raise ConfigError(f"cannot tell the format of {name}; pass --format "
-                      f"({', '.join(IMPORT_FORMATS)})", key="--format")
+    raise ConfigError(
+        f"cannot tell the format of {name}; pass --format ({', '.join(IMPORT_FORMATS)})",
+        key="--format",
+    )
 
 
 def parse_import(payload: bytes, fmt: str) -> ParseResult:
     from digest.parsers import library
     from digest.sources import get_parser
 
-    readers = {"jsonl": library.parse_jsonl, "ris": library.parse_ris,
-               "bibtex": library.parse_bibtex}
+    readers = {
+        "jsonl": library.parse_jsonl,
+        "ris": library.parse_ris,
+        "bibtex": library.parse_bibtex,
+    }
     if fmt in readers:
         return readers[fmt](payload)
     return get_parser(fmt)(payload)
 
 
-def import_files(settings: Settings, engine: Engine, paths: Sequence[Path],
-                 fmt: str | None = None, now: datetime | None = None
-                 ) -> list[tuple[Path, record_store.SaveSummary]]:
+def import_files(
+    settings: Settings,
+    engine: Engine,
+    paths: Sequence[Path],
+    fmt: str | None = None,
+    now: datetime | None = None,
+) -> list[tuple[Path, record_store.SaveSummary]]:
     """Import library files through the same store and dedupe path as fetched records.
 
     Each file is parsed completely before anything is stored, and stored in one
@@ -215,13 +251,26 @@ def import_files(settings: Settings, engine: Engine, paths: Sequence[Path],
             parsed = parse_import(payload, file_format)
         except DigestError as exc:
             raise type(exc)(f"{path.name}: {exc}") from exc
-        outcome = FetchOutcome(pages=[FetchedPage(url=path.resolve().as_uri(), content=payload,
-                                                  content_type=file_format, parsed=parsed)],
-                               cursor={"last_file": path.name})
+        outcome = FetchOutcome(
+            pages=[
+                FetchedPage(
+                    url=path.resolve().as_uri(),
+                    content=payload,
+                    content_type=file_format,
+                    parsed=parsed,
+                )
+            ],
+            cursor={"last_file": path.name},
+        )
         with Session(engine) as session:
-            summary = record_store.save_outcome(session, source_name="import", kind="import",
-                                                outcome=outcome, describe_change=describe_change,
-                                                now=now)
+            summary = record_store.save_outcome(
+                session,
+                source_name="import",
+                kind="import",
+                outcome=outcome,
+                describe_change=describe_change,
+                now=now,
+            )
             session.commit()
         done.append((path, summary))
     refresh_studies(settings, engine)

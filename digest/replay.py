@@ -83,9 +83,12 @@ def routes_from(raw_routes: list[dict[str, Any]]) -> list[ReplayRoute]:
         if not responses:
             raise ConfigError(f"replay route {raw.get('path')} has no responses")
         routes.append(
-            ReplayRoute(path=raw["path"], method=raw.get("method", "ANY").upper(),
-                        match={k: str(v) for k, v in (raw.get("match") or {}).items()},
-                        responses=responses)
+            ReplayRoute(
+                path=raw["path"],
+                method=raw.get("method", "ANY").upper(),
+                match={k: str(v) for k, v in (raw.get("match") or {}).items()},
+                responses=responses,
+            )
         )
     return routes
 
@@ -172,17 +175,26 @@ class ReplayServer:
                     extra["ETag"] = response.etag
                 if response.last_modified:
                     extra["Last-Modified"] = response.last_modified
-                self._send(response.status, body, response.content_type, extra,
-                           truncate=response.truncate)
+                self._send(
+                    response.status, body, response.content_type, extra, truncate=response.truncate
+                )
 
             def _not_modified(self, response: ReplayResponse, headers: dict[str, str]) -> bool:
                 if response.etag and headers.get("if-none-match") == response.etag:
                     return True
-                return bool(response.last_modified
-                            and headers.get("if-modified-since") == response.last_modified)
+                return bool(
+                    response.last_modified
+                    and headers.get("if-modified-since") == response.last_modified
+                )
 
-            def _send(self, status: int, body: bytes, content_type: str,
-                      headers: dict[str, str], truncate: int | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str,
+                headers: dict[str, str],
+                truncate: int | None = None,
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))

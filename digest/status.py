@@ -25,16 +25,20 @@ class SourceStatus:
     alarm: bool  # failed its last N runs: what monitoring should page on
 
 
-def source_statuses(settings: Settings, engine: Engine, failing_runs: int = 3,
-                    now: datetime | None = None) -> list[SourceStatus]:
+def source_statuses(
+    settings: Settings, engine: Engine, failing_runs: int = 3, now: datetime | None = None
+) -> list[SourceStatus]:
     from digest.schedule import next_fire_times
 
     next_runs = next_fire_times(settings, now or utcnow())
     statuses = []
     with Session(engine) as session:
         for source in settings.sources:
-            runs = [r for r in recent_runs(session, source.name, limit=max(failing_runs, 10))
-                    if r.outcome != "running"]
+            runs = [
+                r
+                for r in recent_runs(session, source.name, limit=max(failing_runs, 10))
+                if r.outcome != "running"
+            ]
             failures = 0
             for run in runs:
                 if run.outcome != "failed":
@@ -70,24 +74,37 @@ def _when(moment: datetime | None) -> str:
 
 
 def render_status(statuses: list[SourceStatus], out: TextIO) -> None:
-    rows = [("source", "kind", "last run (UTC)", "outcome", "new", "upd", "fetched",
-             "next run", "error")]
+    rows = [
+        (
+            "source",
+            "kind",
+            "last run (UTC)",
+            "outcome",
+            "new",
+            "upd",
+            "fetched",
+            "next run",
+            "error",
+        )
+    ]
     for s in statuses:
         run = s.last_run
         outcome = "disabled" if not s.enabled else (run.outcome if run else "never run")
         if s.consecutive_failures > 1:
             outcome += f" x{s.consecutive_failures}"
-        rows.append((
-            s.name,
-            s.kind,
-            _when(run.started_at if run else None),
-            outcome + (" ALARM" if s.alarm else ""),
-            str(run.new) if run else "-",
-            str(run.updated) if run else "-",
-            str(run.fetched) if run else "-",
-            _when(s.next_run),
-            (run.error or "")[:80] if run else "",
-        ))
+        rows.append(
+            (
+                s.name,
+                s.kind,
+                _when(run.started_at if run else None),
+                outcome + (" ALARM" if s.alarm else ""),
+                str(run.new) if run else "-",
+                str(run.updated) if run else "-",
+                str(run.fetched) if run else "-",
+                _when(s.next_run),
+                (run.error or "")[:80] if run else "",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip(), file=out)

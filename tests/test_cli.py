@@ -51,11 +51,14 @@ def test_parse_pubmed_prints_one_json_record_a_line() -> None:
     assert all(r["pmid"] == r["source_id"] for r in records)
 
 
-@pytest.mark.parametrize("kind, path", [
-    ("clinicaltrials", "clinicaltrials/biomcp_v2_search_phelan_page1_fields.json"),
-    ("europepmc", "europepmc/pyeuropepmc_search_cancer_core_25.json"),
-    ("clinicaltrials-legacy", "acupuncture/clinicaltrials-legacy-xml/NCT01570127.xml"),
-])
+@pytest.mark.parametrize(
+    "kind, path",
+    [
+        ("clinicaltrials", "clinicaltrials/biomcp_v2_search_phelan_page1_fields.json"),
+        ("europepmc", "europepmc/pyeuropepmc_search_cancer_core_25.json"),
+        ("clinicaltrials-legacy", "acupuncture/clinicaltrials-legacy-xml/NCT01570127.xml"),
+    ],
+)
 def test_parse_other_kinds(kind: str, path: str) -> None:
     code, out, _ = run("parse", kind, str(CORPUS / path))
     assert code == 0 and out.strip()
@@ -82,13 +85,15 @@ def write_config(tmp_path: Path, sources: str, db: str | None = None) -> Path:
         f"database_url: {db or 'sqlite:///' + str(tmp_path / 'd.db')}\n"
         "contact_email: test@example.org\n"
         "http: {max_retries: 0, default_rate_limit: 1000, rate_limits: {}}\n"
-        f"{MINIMAL_TOPICS}\nsources:\n{sources}\n")
+        f"{MINIMAL_TOPICS}\nsources:\n{sources}\n"
+    )
     return config
 
 
 def test_bad_config_names_the_key_and_exits_2(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "  - name: x\n    kind: pubmed\n    query: q\n"
-                                    "    backfill_days: -1\n")
+    config = write_config(
+        tmp_path, "  - name: x\n    kind: pubmed\n    query: q\n    backfill_days: -1\n"
+    )
     code, _, err = run("--config", str(config), "init")
     assert code == 2
     assert "sources[0].backfill_days" in err and "sources.yaml:" in err
@@ -101,17 +106,27 @@ def test_commands_before_init_say_so(tmp_path: Path) -> None:
 
 
 def test_fetch_over_http_then_status(tmp_path: Path, replay: Any) -> None:
-    server = replay([
-        {"path": "/entrez/eutils/esearch.fcgi", "responses": [
-            {"file": "pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml"}]},
-        {"path": "/entrez/eutils/efetch.fcgi", "responses": [
-            {"file": "pubmed-efetch/hawc_efetch_6_science_breast_cancer.xml"}]},
-    ])
-    config = write_config(tmp_path, (
-        f"  - name: good\n    kind: pubmed\n    query: q\n"
-        f"    base_url: {server.url}/entrez/eutils\n"
-        "  - name: bad\n    kind: pubmed\n    query: q\n"
-        "    base_url: http://127.0.0.1:9/entrez/eutils\n"))
+    server = replay(
+        [
+            {
+                "path": "/entrez/eutils/esearch.fcgi",
+                "responses": [{"file": "pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml"}],
+            },
+            {
+                "path": "/entrez/eutils/efetch.fcgi",
+                "responses": [{"file": "pubmed-efetch/hawc_efetch_6_science_breast_cancer.xml"}],
+            },
+        ]
+    )
+    config = write_config(
+        tmp_path,
+        (
+            f"  - name: good\n    kind: pubmed\n    query: q\n"
+            f"    base_url: {server.url}/entrez/eutils\n"
+            "  - name: bad\n    kind: pubmed\n    query: q\n"
+            "    base_url: http://127.0.0.1:9/entrez/eutils\n"
+        ),
+    )
     assert run("--config", str(config), "init")[0] == 0
 
     code, out, err = run("--config", str(config), "fetch")
@@ -132,8 +147,12 @@ def test_fetch_over_http_then_status(tmp_path: Path, replay: Any) -> None:
 def test_import_export_roundtrip(tmp_path: Path) -> None:
     config = write_config(tmp_path, "  []")
     assert run("--config", str(config), "init")[0] == 0
-    code, out, _ = run("--config", str(config), "import",
-                       str(CORPUS / "acupuncture/clinicaltrials-legacy-xml/NCT02399969.xml"))
+    code, out, _ = run(
+        "--config",
+        str(config),
+        "import",
+        str(CORPUS / "acupuncture/clinicaltrials-legacy-xml/NCT02399969.xml"),
+    )
     assert code == 0 and "1 new" in out
     code, out, _ = run("--config", str(config), "export", "--format", "jsonl")
     assert code == 0

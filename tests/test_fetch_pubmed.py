@@ -53,11 +53,15 @@ def setup(db_engine: Engine, server_url: str, extra_source: str = "", **http: An
     )
     settings = make_settings(url, sources)
     if http:
-        settings = settings.model_copy(
-            update={"http": settings.http.model_copy(update=http)})
+        settings = settings.model_copy(update={"http": settings.http.model_copy(update=http)})
     sleeps, waits = Sleeps(), Sleeps()
-    client = Http(settings.http, settings.contact_email, settings.tool_name, sleep=sleeps,
-                  limiter=RateLimiter(sleep=waits))
+    client = Http(
+        settings.http,
+        settings.contact_email,
+        settings.tool_name,
+        sleep=sleeps,
+        limiter=RateLimiter(sleep=waits),
+    )
     client.waits = waits  # type: ignore[attr-defined]
     return settings, client, sleeps
 
@@ -92,8 +96,10 @@ def test_fetch_stores_every_article_and_moves_the_cursor(db_engine: Engine, repl
     fetch = next(r for r in server.requests if r.path == EFETCH)
     assert fetch.method == "POST"  # 259 ids: more than a GET may carry
     assert len(fetch.params["id"].split(",")) == 259
-    assert "digest/" in fetch.headers["user-agent"] and "test@example.org" in fetch.headers[
-        "user-agent"]
+    assert (
+        "digest/" in fetch.headers["user-agent"]
+        and "test@example.org" in fetch.headers["user-agent"]
+    )
 
 
 def test_fetching_the_same_window_twice_changes_nothing(db_engine: Engine, replay: Any) -> None:
@@ -115,8 +121,12 @@ def test_fetching_the_same_window_twice_changes_nothing(db_engine: Engine, repla
 
 
 def test_small_batches_are_fetched_with_get(db_engine: Engine, replay: Any) -> None:
-    server = replay(routes([ok("pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml")],
-                           [ok("pubmed-efetch/hawc_efetch_6_science_breast_cancer.xml")]))
+    server = replay(
+        routes(
+            [ok("pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml")],
+            [ok("pubmed-efetch/hawc_efetch_6_science_breast_cancer.xml")],
+        )
+    )
     settings, client, _ = setup(db_engine, server.url)
     config = settings.sources[0].model_copy(update={"batch_size": 2})
 
@@ -129,11 +139,16 @@ def test_small_batches_are_fetched_with_get(db_engine: Engine, replay: Any) -> N
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
-def test_transient_errors_are_retried_with_backoff(db_engine: Engine, replay: Any,
-                                                   status: int) -> None:
+def test_transient_errors_are_retried_with_backoff(
+    db_engine: Engine, replay: Any, status: int
+) -> None:
     # HAND-MADE 429 body in the shape NCBI is reported to send
-    failing = {"status": status, "body": '{"error":"API rate limit exceeded"}',
-               "content_type": "application/json", "headers": {"Retry-After": "0"}}
+    failing = {
+        "status": status,
+        "body": '{"error":"API rate limit exceeded"}',
+        "content_type": "application/json",
+        "headers": {"Retry-After": "0"},
+    }
     server = replay(routes([failing, ok(ESEARCH_259)], [failing, failing, ok(EFETCH_259)]))
     settings, client, sleeps = setup(db_engine, server.url)
 
@@ -174,19 +189,24 @@ def seed_cursor(db_engine: Engine) -> None:
 @pytest.mark.parametrize(
     ("esearch", "efetch", "words"),
     [
-        ([ok("pubmed-esearch/eutilsjson_esearch_invalid_db_error.xml")], [ok(EFETCH_259)],
-         "Invalid db name"),
+        (
+            [ok("pubmed-esearch/eutilsjson_esearch_invalid_db_error.xml")],
+            [ok(EFETCH_259)],
+            "Invalid db name",
+        ),
         ([{"body": HANDMADE_HTML_PAGE, "content_type": "text/html"}], [ok(EFETCH_259)], "html"),
-        ([ok(ESEARCH_259)], [{"body": HANDMADE_HTML_PAGE, "content_type": "text/html"}],
-         "html"),
+        ([ok(ESEARCH_259)], [{"body": HANDMADE_HTML_PAGE, "content_type": "text/html"}], "html"),
         ([{"status": 500, "body": "boom"}], [ok(EFETCH_259)], "HTTP 500"),
         ([{"status": 400, "body": "bad request"}], [ok(EFETCH_259)], "HTTP 400"),
     ],
     ids=["error-element", "html-esearch", "html-efetch", "5xx-forever", "4xx"],
 )
 def test_bad_answers_fail_the_source_and_store_nothing(
-    db_engine: Engine, replay: Any, esearch: list[dict[str, Any]],
-    efetch: list[dict[str, Any]], words: str,
+    db_engine: Engine,
+    replay: Any,
+    esearch: list[dict[str, Any]],
+    efetch: list[dict[str, Any]],
+    words: str,
 ) -> None:
     seed_cursor(db_engine)
     server = replay(routes(esearch, efetch))
@@ -245,21 +265,33 @@ def test_response_size_cap(db_engine: Engine, replay: Any) -> None:
 def test_a_window_with_too_many_hits_is_split(db_engine: Engine, replay: Any) -> None:
     big = ok("pubmed-esearch/biopython_esearch_usehistory_webenv.xml")  # Count 42249
     small = ok("pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml")  # Count 6
-    server = replay([
-        {"path": ESEARCH, "match": {"mindate": "2026/11/10", "maxdate": "2026/11/20"},
-         "responses": [big]},
-        {"path": ESEARCH, "responses": [small]},
-        {"path": EFETCH, "responses": [ok("pubmed-efetch/hawc_efetch_6_science_breast_cancer.xml")]},
-    ])
+    server = replay(
+        [
+            {
+                "path": ESEARCH,
+                "match": {"mindate": "2026/11/10", "maxdate": "2026/11/20"},
+                "responses": [big],
+            },
+            {"path": ESEARCH, "responses": [small]},
+            {
+                "path": EFETCH,
+                "responses": [ok("pubmed-efetch/hawc_efetch_6_science_breast_cancer.xml")],
+            },
+        ]
+    )
     settings, client, _ = setup(db_engine, server.url)
 
     result = fetch_one(db_engine, client, settings.sources[0], since=date(2026, 11, 10), now=NOW)
 
     assert result.outcome == "ok", result.error
-    windows = [(r.params["mindate"], r.params["maxdate"]) for r in server.requests
-               if r.path == ESEARCH]
-    assert windows == [("2026/11/10", "2026/11/20"), ("2026/11/10", "2026/11/15"),
-                       ("2026/11/16", "2026/11/20")]
+    windows = [
+        (r.params["mindate"], r.params["maxdate"]) for r in server.requests if r.path == ESEARCH
+    ]
+    assert windows == [
+        ("2026/11/10", "2026/11/20"),
+        ("2026/11/10", "2026/11/15"),
+        ("2026/11/16", "2026/11/20"),
+    ]
 
 
 def test_one_failing_source_does_not_stop_the_others(db_engine: Engine, replay: Any) -> None:

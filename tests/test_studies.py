@@ -30,10 +30,17 @@ def pubmed_records(path: Path) -> list[RecordData]:
 
 def library_copy(record: RecordData) -> RecordData:
     """How a reference manager holds the same article: no PMID, DOI as a URL."""
-    return dataclasses.replace(record, source="import", source_id=f"doi:{record.doi}",
-                               pmid=None, pmcid=None, doi=f"https://doi.org/{record.doi.upper()}"
-                               if record.doi else None, extra={}, mesh_terms=[],
-                               publication_types=[])
+    return dataclasses.replace(
+        record,
+        source="import",
+        source_id=f"doi:{record.doi}",
+        pmid=None,
+        pmcid=None,
+        doi=f"https://doi.org/{record.doi.upper()}" if record.doi else None,
+        extra={},
+        mesh_terms=[],
+        publication_types=[],
+    )
 
 
 def write_jsonl(tmp_path: Path, name: str, records: list[RecordData]) -> Path:
@@ -51,8 +58,9 @@ def snapshot(engine: Engine) -> dict[str, list[str]]:
     return {slug: sorted(ids) for slug, ids in members.items()}
 
 
-def test_library_copy_merges_and_the_old_slug_keeps_working(db_engine: Engine,
-                                                            tmp_path: Path) -> None:
+def test_library_copy_merges_and_the_old_slug_keeps_working(
+    db_engine: Engine, tmp_path: Path
+) -> None:
     settings = make_settings(db_engine.url.render_as_string(hide_password=False), "  []")
     article = pubmed_records(NEJM)[0]
     import_files(settings, db_engine, [write_jsonl(tmp_path, "lib.jsonl", [library_copy(article)])])
@@ -69,16 +77,23 @@ def test_library_copy_merges_and_the_old_slug_keeps_working(db_engine: Engine,
     assert study.slug == "pmid-29768149"
     assert alias is not None and alias.study_id == study.id
     assert study.provenance["title"] == ["pubmed", "29768149"]  # PubMed wins per field
-    assert snapshot(db_engine) == {"pmid-29768149": ["import:doi:" + article.doi,
-                                                     "pubmed:29768149"]}
+    assert snapshot(db_engine) == {
+        "pmid-29768149": ["import:doi:" + article.doi, "pubmed:29768149"]
+    }
 
 
 def test_result_does_not_depend_on_arrival_order(db_engine: Engine, tmp_path: Path) -> None:
     settings = make_settings(db_engine.url.render_as_string(hide_password=False), "  []")
     articles = pubmed_records(SIX)
     copies = [library_copy(a) for a in articles if a.doi]
-    import_files(settings, db_engine, [write_jsonl(tmp_path, "a.jsonl", copies[::-1]),
-                                       write_jsonl(tmp_path, "b.jsonl", articles)])
+    import_files(
+        settings,
+        db_engine,
+        [
+            write_jsonl(tmp_path, "a.jsonl", copies[::-1]),
+            write_jsonl(tmp_path, "b.jsonl", articles),
+        ],
+    )
     forwards = snapshot(db_engine)
 
     other = tmp_path / "other"
@@ -88,9 +103,14 @@ def test_result_does_not_depend_on_arrival_order(db_engine: Engine, tmp_path: Pa
 
     engine2 = make_engine(second_url)
     migrate(engine2)
-    import_files(make_settings(second_url, "  []"), engine2,
-                 [write_jsonl(tmp_path, "c.jsonl", articles[::-1]),
-                  write_jsonl(tmp_path, "d.jsonl", copies)])
+    import_files(
+        make_settings(second_url, "  []"),
+        engine2,
+        [
+            write_jsonl(tmp_path, "c.jsonl", articles[::-1]),
+            write_jsonl(tmp_path, "d.jsonl", copies),
+        ],
+    )
     assert snapshot(engine2) == forwards
     assert len(forwards) == len(articles)
 
@@ -109,13 +129,17 @@ def test_refresh_is_idempotent(db_engine: Engine, tmp_path: Path) -> None:
 def test_a_persons_decision_wins_over_the_algorithm(db_engine: Engine, tmp_path: Path) -> None:
     settings = make_settings(db_engine.url.render_as_string(hide_password=False), "  []")
     article = pubmed_records(NEJM)[0]
-    import_files(settings, db_engine, [write_jsonl(tmp_path, "both.jsonl",
-                                                   [article, library_copy(article)])])
+    import_files(
+        settings, db_engine, [write_jsonl(tmp_path, "both.jsonl", [article, library_copy(article)])]
+    )
     assert len(snapshot(db_engine)) == 1
     with Session(db_engine) as session:
         a, b = (r.id for r in session.exec(select(Record).order_by(Record.id)))  # type: ignore[arg-type]
-        session.add(DuplicateCandidate(record_a_id=a, record_b_id=b, score=1.0,
-                                       reason="test", decision="keep-apart"))
+        session.add(
+            DuplicateCandidate(
+                record_a_id=a, record_b_id=b, score=1.0, reason="test", decision="keep-apart"
+            )
+        )
         session.commit()
         refresh_studies(session, settings.topics, now=NOW)
         session.commit()

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from digest.errors import ParseError
 from digest.model import ParseResult, RecordData

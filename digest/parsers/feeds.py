@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from digest.errors import ParseError
 from digest.model import ParseResult, RecordData

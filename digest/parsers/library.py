@@ -38,8 +38,10 @@ def _finish(record: RecordData) -> RecordData:
     """Key an imported entry by its strongest id (PMID, then DOI, then its content)."""
     year = (record.published or "")[:4] or None
     record.source_id = (
-        f"pmid:{record.pmid}" if record.pmid
-        else f"doi:{record.doi}" if record.doi
+        f"pmid:{record.pmid}"
+        if record.pmid
+        else f"doi:{record.doi}"
+        if record.doi
         else content_id(record.title, year, record.authors[0] if record.authors else None)
     )
     return record
@@ -77,23 +79,26 @@ def _ris_entry(entry: dict[str, Any]) -> RecordData | None:
     date_text = next((str(entry[k]) for k in _RIS_DATE_KEYS if entry.get(k)), "")
     year = date_text[:4] if date_text[:4].isdigit() else None
     pmid = normalize_pmid(str(entry.get("pubmed_id") or entry.get("accession_number") or ""))
-    return _finish(RecordData(
-        source=SOURCE,
-        source_id="",
-        pmid=pmid,
-        doi=normalize_doi(str(entry.get("doi") or "")),
-        title=title,
-        abstract=html_to_text(str(entry.get("abstract") or "")) or None,
-        journal=entry.get("journal_name") or entry.get("secondary_title") or None,
-        published=year,
-        authors=[str(a) for a in entry.get("authors") or entry.get("first_authors") or []],
-        publication_types=[str(entry["type_of_reference"])] if entry.get("type_of_reference")
-        else [],
-        mesh_terms=[],
-        language=entry.get("language") or None,
-        url=(entry.get("urls") or [None])[0],
-        extra={"format": "ris", "keywords": entry.get("keywords") or []},
-    ))
+    return _finish(
+        RecordData(
+            source=SOURCE,
+            source_id="",
+            pmid=pmid,
+            doi=normalize_doi(str(entry.get("doi") or "")),
+            title=title,
+            abstract=html_to_text(str(entry.get("abstract") or "")) or None,
+            journal=entry.get("journal_name") or entry.get("secondary_title") or None,
+            published=year,
+            authors=[str(a) for a in entry.get("authors") or entry.get("first_authors") or []],
+            publication_types=[str(entry["type_of_reference"])]
+            if entry.get("type_of_reference")
+            else [],
+            mesh_terms=[],
+            language=entry.get("language") or None,
+            url=(entry.get("urls") or [None])[0],
+            extra={"format": "ris", "keywords": entry.get("keywords") or []},
+        )
+    )
 
 
 def parse_ris(payload: bytes) -> ParseResult:
@@ -139,20 +144,26 @@ def parse_bibtex(payload: bytes) -> ParseResult:
         if not title:
             result.warnings.append(f"BibTeX entry {entry.get('ID')} has no title; skipped")
             continue
-        result.records.append(_finish(RecordData(
-            source=SOURCE,
-            source_id="",
-            pmid=normalize_pmid(entry.get("pmid", "")),
-            doi=normalize_doi(entry.get("doi", "")),
-            title=title,
-            abstract=html_to_text(entry.get("abstract", "")) or None,
-            journal=entry.get("journal") or None,
-            published=entry.get("year") or None,
-            authors=_bib_authors(entry.get("author", "")),
-            publication_types=[entry.get("ENTRYTYPE", "")] if entry.get("ENTRYTYPE") else [],
-            url=entry.get("url") or None,
-            extra={"format": "bibtex", "bibtex_key": entry.get("ID")},
-        )))
+        result.records.append(
+            _finish(
+                RecordData(
+                    source=SOURCE,
+                    source_id="",
+                    pmid=normalize_pmid(entry.get("pmid", "")),
+                    doi=normalize_doi(entry.get("doi", "")),
+                    title=title,
+                    abstract=html_to_text(entry.get("abstract", "")) or None,
+                    journal=entry.get("journal") or None,
+                    published=entry.get("year") or None,
+                    authors=_bib_authors(entry.get("author", "")),
+                    publication_types=[entry.get("ENTRYTYPE", "")]
+                    if entry.get("ENTRYTYPE")
+                    else [],
+                    url=entry.get("url") or None,
+                    extra={"format": "bibtex", "bibtex_key": entry.get("ID")},
+                )
+            )
+        )
     if not result.records and _decode(payload, "BibTeX").strip():
         raise ParseError("no BibTeX entries found (is this a BibTeX file?)")
     return result

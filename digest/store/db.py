@@ -70,5 +70,7 @@ def check_current(engine: Engine) -> None:
     if current is None:
         raise StoreError("the database is not initialised: run `digest init` first")
     if current != head:
-        raise StoreError(f"the database is at migration {current}, code expects {head}: "
-                         "run `digest init` to migrate")
+        raise StoreError(
+            f"the database is at migration {current}, code expects {head}: "
+            "run `digest init` to migrate"
+        )

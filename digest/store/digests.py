@@ -20,9 +20,13 @@ from digest.model import (
 
 
 def studies_first_seen(session: Session, start: datetime, end: datetime) -> list[Study]:
-    return list(session.exec(
-        select(Study).where(col(Study.first_seen) >= start, col(Study.first_seen) < end)
-        .order_by(col(Study.id))))
+    return list(
+        session.exec(
+            select(Study)
+            .where(col(Study.first_seen) >= start, col(Study.first_seen) < end)
+            .order_by(col(Study.id))
+        )
+    )
 
 
 def all_studies(session: Session) -> list[Study]:
@@ -33,9 +37,11 @@ def records_by_study(session: Session, study_ids: list[int]) -> dict[int, list[R
     grouped: dict[int, list[Record]] = defaultdict(list)
     if not study_ids:
         return grouped
-    rows = session.exec(select(Record).where(col(Record.study_id).in_(study_ids),
-                                             col(Record.deleted).is_(False))
-                        .order_by(col(Record.source), col(Record.source_id)))
+    rows = session.exec(
+        select(Record)
+        .where(col(Record.study_id).in_(study_ids), col(Record.deleted).is_(False))
+        .order_by(col(Record.source), col(Record.source_id))
+    )
     for row in rows:
         grouped[row.study_id or 0].append(row)
     return grouped
@@ -44,9 +50,16 @@ def records_by_study(session: Session, study_ids: list[int]) -> dict[int, list[R
 def links_touching(session: Session, study_ids: list[int]) -> list[StudyLink]:
     if not study_ids:
         return []
-    return list(session.exec(select(StudyLink).where(
-        col(StudyLink.from_study_id).in_(study_ids) | col(StudyLink.to_study_id).in_(study_ids)
-    ).order_by(col(StudyLink.id))))
+    return list(
+        session.exec(
+            select(StudyLink)
+            .where(
+                col(StudyLink.from_study_id).in_(study_ids)
+                | col(StudyLink.to_study_id).in_(study_ids)
+            )
+            .order_by(col(StudyLink.id))
+        )
+    )
 
 
 def studies_by_id(session: Session, ids: set[int]) -> dict[int, Study]:
@@ -55,19 +68,26 @@ def studies_by_id(session: Session, ids: set[int]) -> dict[int, Study]:
     return {s.id or 0: s for s in session.exec(select(Study).where(col(Study.id).in_(ids)))}
 
 
-def changes_between(session: Session, start: datetime, end: datetime
-                    ) -> list[tuple[RecordChange, Record]]:
+def changes_between(
+    session: Session, start: datetime, end: datetime
+) -> list[tuple[RecordChange, Record]]:
     rows = session.exec(
-        select(RecordChange, Record).join(Record, col(Record.id) == RecordChange.record_id)
+        select(RecordChange, Record)
+        .join(Record, col(Record.id) == RecordChange.record_id)
         .where(col(RecordChange.detected_at) >= start, col(RecordChange.detected_at) < end)
-        .order_by(col(RecordChange.detected_at), col(RecordChange.id)))
+        .order_by(col(RecordChange.detected_at), col(RecordChange.id))
+    )
     return [(change, record) for change, record in rows]
 
 
 def runs_between(session: Session, start: datetime, end: datetime) -> list[FetchRun]:
-    return list(session.exec(
-        select(FetchRun).where(col(FetchRun.started_at) >= start, col(FetchRun.started_at) < end)
-        .order_by(col(FetchRun.started_at), col(FetchRun.id))))
+    return list(
+        session.exec(
+            select(FetchRun)
+            .where(col(FetchRun.started_at) >= start, col(FetchRun.started_at) < end)
+            .order_by(col(FetchRun.started_at), col(FetchRun.id))
+        )
+    )
 
 
 def slug_aliases(session: Session) -> dict[str, str]:
@@ -86,16 +106,16 @@ def stored_digests(session: Session) -> list[Digest]:
 def weeks_sent_before(session: Session, week: str) -> dict[str, str]:
     """slug -> the earliest earlier digest week that carried the study."""
     sent: dict[str, str] = {}
-    for digest in session.exec(select(Digest).where(col(Digest.week) < week)
-                               .order_by(col(Digest.week))):
+    for digest in session.exec(
+        select(Digest).where(col(Digest.week) < week).order_by(col(Digest.week))
+    ):
         for section in digest.content.get("sections", []):
             for study in section.get("studies", []):
                 sent.setdefault(study["slug"], digest.week)
     return sent
 
 
-def save_digest(session: Session, week: str, content: dict[str, Any],
-                built_at: datetime) -> Digest:
+def save_digest(session: Session, week: str, content: dict[str, Any], built_at: datetime) -> Digest:
     row = stored_digest(session, week)
     if row is None:
         row = Digest(week=week, built_at=built_at, content=content)

@@ -28,14 +28,20 @@ def _describe(record: Record | None) -> str:
 
 
 def list_candidates(session: Session, include_decided: bool = False) -> list[CandidateRow]:
-    query = select(DuplicateCandidate).order_by(col(DuplicateCandidate.score).desc(),
-                                                col(DuplicateCandidate.id))
+    query = select(DuplicateCandidate).order_by(
+        col(DuplicateCandidate.score).desc(), col(DuplicateCandidate.id)
+    )
     if not include_decided:
         query = query.where(col(DuplicateCandidate.decision).is_(None))
     return [
-        CandidateRow(c.id or 0, c.score, c.reason, c.decision,
-                     _describe(session.get(Record, c.record_a_id)),
-                     _describe(session.get(Record, c.record_b_id)))
+        CandidateRow(
+            c.id or 0,
+            c.score,
+            c.reason,
+            c.decision,
+            _describe(session.get(Record, c.record_a_id)),
+            _describe(session.get(Record, c.record_b_id)),
+        )
         for c in session.exec(query)
     ]
 
@@ -46,8 +52,9 @@ def decide(session: Session, candidate_id: int, decision: str) -> None:
         raise DigestError(f"decision must be merge or keep-apart, not {decision!r}")
     row = session.get(DuplicateCandidate, candidate_id)
     if row is None:
-        raise DigestError(f"no possible duplicate with id {candidate_id} "
-                          "(see `digest duplicates list`)")
+        raise DigestError(
+            f"no possible duplicate with id {candidate_id} (see `digest duplicates list`)"
+        )
     row.decision = decision
     row.decided_at = utcnow()
     session.add(row)

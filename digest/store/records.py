@@ -61,8 +61,9 @@ def record_identifiers(data: RecordData) -> set[tuple[str, str]]:
     return ids
 
 
-def save_payload(session: Session, source: str, url: str, content: bytes,
-                 content_type: str | None) -> str:
+def save_payload(
+    session: Session, source: str, url: str, content: bytes, content_type: str | None
+) -> str:
     digest = hashlib.sha256(content).hexdigest()
     if session.get(Payload, digest) is None:
         session.add(
@@ -122,8 +123,16 @@ def upsert_record(
     described = describe_change(row.data, data.to_json_dict())
     if described is not None:
         summary, diff = described
-        session.add(RecordChange(record_id=row.id or 0, detected_at=now, summary=summary,
-                                 diff=diff, old_hash=row.content_hash, new_hash=new_hash))
+        session.add(
+            RecordChange(
+                record_id=row.id or 0,
+                detected_at=now,
+                summary=summary,
+                diff=diff,
+                old_hash=row.content_hash,
+                new_hash=new_hash,
+            )
+        )
     row.data = data.to_json_dict()
     row.content_hash = new_hash
     row.payload_sha256 = payload_sha256 or row.payload_sha256
@@ -173,9 +182,14 @@ def save_outcome(
         sha = save_payload(session, source_name, page.url, page.content, page.content_type)
         for data in page.parsed.records:
             summary.fetched += 1
-            status, row = upsert_record(session, data, fetched_by=source_name,
-                                        payload_sha256=sha, describe_change=describe_change,
-                                        now=now)
+            status, row = upsert_record(
+                session,
+                data,
+                fetched_by=source_name,
+                payload_sha256=sha,
+                describe_change=describe_change,
+                now=now,
+            )
             if status == "new":
                 summary.new += 1
             elif status == "updated":
@@ -194,8 +208,9 @@ def load_cursor(session: Session, source_name: str) -> dict[str, Any]:
     return dict(state.cursor) if state else {}
 
 
-def save_cursor(session: Session, source_name: str, kind: str, cursor: dict[str, Any],
-                now: datetime) -> None:
+def save_cursor(
+    session: Session, source_name: str, kind: str, cursor: dict[str, Any], now: datetime
+) -> None:
     state = session.get(SourceState, source_name)
     if state is None:
         state = SourceState(name=source_name, kind=kind)
@@ -215,8 +230,14 @@ def start_run(session: Session, source_name: str, kind: str) -> int:
     return run.id
 
 
-def finish_run(session: Session, run_id: int, *, outcome: str,
-               summary: SaveSummary | None = None, error: str | None = None) -> None:
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    outcome: str,
+    summary: SaveSummary | None = None,
+    error: str | None = None,
+) -> None:
     run = session.get(FetchRun, run_id)
     if run is None:
         return
