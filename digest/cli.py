@@ -154,10 +154,18 @@ def cmd_parse(ctx: Context) -> int:
 
 
 def cmd_status(ctx: Context) -> int:
-    from digest.status import render_status, source_statuses
+    from digest.status import database_counts, render_status, source_statuses
+    from digest.store.locks import current_holder
 
-    statuses = source_statuses(ctx.settings, ctx.engine(), failing_runs=ctx.args.fail_after)
+    engine = ctx.engine()
+    statuses = source_statuses(ctx.settings, engine, failing_runs=ctx.args.fail_after)
     render_status(statuses, ctx.out)
+    counts = ", ".join(f"{n:,} {what}" for what, n in database_counts(engine).items())
+    holder = current_holder(engine)
+    print(f"\ndatabase: {counts}", file=ctx.out)
+    print(
+        f"scheduler: {'running, ' + holder.describe() if holder else 'not running'}", file=ctx.out
+    )
     return EXIT_FAILED if any(s.alarm for s in statuses) else EXIT_OK
 
 
@@ -580,7 +588,10 @@ def main(
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     from digest.logs import setup_logging
 
-    setup_logging(args.log_format, args.verbose)
+    verbose = args.verbose
+    if args.command == "schedule" and not getattr(args, "list", False):
+        verbose = max(verbose, 1)  # the scheduler's one line per job is its heartbeat
+    setup_logging(args.log_format, verbose)
     ctx = Context(args, out, err)
     try:
         return int(args.func(ctx))

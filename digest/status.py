@@ -70,7 +70,7 @@ def database_counts(engine: Engine) -> dict[str, int]:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip() if moment else "-"
 
 
 def render_status(statuses: list[SourceStatus], out: TextIO) -> None:
@@ -78,7 +78,7 @@ def render_status(statuses: list[SourceStatus], out: TextIO) -> None:
         (
             "source",
             "kind",
-            "last run (UTC)",
+            "last run",
             "outcome",
             "new",
             "upd",

@@ -146,6 +146,18 @@ def sample_size_text(n: int | None) -> str:
     return f"n = {n:,}" if n is not None else "n not stated"
 
 
+COMPARATOR_LABELS = {
+    "sham": "sham or placebo needling",
+    "usual-care": "usual care",
+    "waitlist": "waiting list or no treatment",
+    "active": "another active treatment",
+}
+
+
+def comparator_label(slug: str | None) -> str:
+    return COMPARATOR_LABELS.get(slug or "", (slug or "").replace("-", " "))
+
+
 def badge_label(slug: str) -> str:
     return BADGE_LABELS.get(slug, slug.replace("-", " ").capitalize())
 
@@ -262,6 +274,7 @@ def html_env() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(_globals())
+    env.filters["comparator"] = comparator_label
     return env
 
 
@@ -280,5 +293,6 @@ def text_env() -> jinja2.Environment:
     env.filters["line"] = sanitize.one_line
     env.filters["wrap"] = wrap_text
     env.filters["badge"] = badge_label
+    env.filters["comparator"] = comparator_label
     env.globals.update(_globals())
     return env
