@@ -18,6 +18,7 @@ def main() -> None:
     for name in chosen:
         print(f"\n=== {name} ===", flush=True)
         started = time.perf_counter()
+        sys.argv = [name]  # each bench parses its own options; run them with defaults
         importlib.import_module(name).main()
         print(f"({name} took {time.perf_counter() - started:.1f}s)", flush=True)
 

@@ -1,0 +1,47 @@
+"""`digest demo`: the whole offline path over loopback, as the README's first command runs it."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+from pathlib import Path
+
+import feedparser
+
+from digest.cli import main
+from tests.conftest import ROOT
+
+
+def test_demo_writes_digest_site_emails_and_database(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = main(
+        ["--config", str(ROOT / "sources.yaml"), "demo", "--out", str(out)], out=stdout, err=stderr
+    )
+    assert code == 0, stdout.getvalue() + stderr.getvalue()
+
+    weeks = sorted(p.name for p in (out / "digests").iterdir())
+    assert len(weeks) == 1
+    markdown = (out / "digests" / weeks[0] / "digest.md").read_text()
+    # the five genuine acupuncture registrations, labelled as registrations, no results
+    for nct in ("nct01570127", "nct01722253", "nct02399969", "nct02510066", "nct02583334"):
+        assert f"studies/nct-{nct}/" in markdown
+        assert (out / "site" / "studies" / f"nct-{nct}" / "index.html").is_file()
+    assert "Trial registration (no results yet)" in markdown
+    assert "were not about acupuncture for pain and are not listed" in markdown
+    # the phthalate/cancer recordings are stored but kept out of the digest
+    assert "phthalate" not in markdown.lower()
+
+    feed = feedparser.parse((out / "site" / "feed.xml").read_bytes())
+    assert feed.bozo == 0 and feed.entries
+    for page in ("index.html", "search/index.html", "evidence-map/index.html"):
+        assert (out / "site" / page).is_file()
+
+    emls = list((out / "emails").rglob("*.eml"))
+    assert len(emls) == 1
+    message = email.message_from_bytes(emls[0].read_bytes(), policy=email.policy.default)
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert (out / "digest.db").is_file()
+    assert "requests answered by the replay server" in stdout.getvalue()
