@@ -76,7 +76,7 @@ def fetch_one(
     kind = get_kind(config.kind)
     result = SourceRunResult(name=config.name, kind=config.kind, outcome="failed")
     with Session(engine) as session:
-        run_id = record_store.start_run(session, config.name, config.kind)
+        run_id = record_store.start_run(session, config.name, config.kind, started_at=now)
         try:
             cursor = record_store.load_cursor(session, config.name)
             ctx = FetchContext(http=http, today=now.date(), now=now, since=since, progress=progress)

@@ -393,3 +393,44 @@ def test_nccih_page_change_gives_one_readable_change(db_engine: Engine, replay: 
     assert record.data["extra"]["design"] == "guideline"
     snapshot = record.data["extra"]["snapshot"]
     assert "Skip to main content" not in snapshot
+
+
+def test_pubmed_rss_enrichment_fetches_full_records(db_engine: Engine, replay: Any) -> None:
+    server = replay(
+        [
+            {
+                "path": RSS_PATH,
+                "responses": [
+                    {
+                        "file": "handmade/handmade_pubmed_rss_fetch1.xml",
+                        "content_type": "application/rss+xml",
+                    }
+                ],
+            },
+            # genuine efetch of one of the feed's PMIDs; the others stay thin feed records
+            {
+                "path": "/entrez/eutils/efetch.fcgi",
+                "responses": [
+                    {
+                        "file": "corpus/pubmed-efetch/biomcp_efetch_22663011_nejm_trametinib.xml",
+                        "content_type": "text/xml",
+                    }
+                ],
+            },
+        ],
+        root=FIXTURES,
+    )
+    settings = settings_with(
+        db_engine,
+        rss_source(server.url)
+        + f"    enrich: true\n    eutils_base_url: {server.url}/entrez/eutils\n",
+    )
+    result = fetch_one(db_engine, client_for(settings), settings.sources[0], now=NOW)
+    assert result.outcome == "ok", result.error
+    fetch = next(r for r in server.requests if r.path.endswith("efetch.fcgi"))
+    assert "22663011" in fetch.params["id"].split(",") and fetch.params["tool"] == "digest"
+    with Session(db_engine) as session:
+        rows = {(r.source, r.source_id): r for r in session.exec(select(Record))}
+    assert ("pubmed", "22663011") in rows and ("pubmed_rss", "22663011") not in rows
+    assert rows[("pubmed", "22663011")].data["mesh_terms"]  # the full efetch record
+    assert ("pubmed_rss", "29768149") in rows  # not returned by efetch: kept from the feed

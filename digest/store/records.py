@@ -222,8 +222,10 @@ def save_cursor(
 # ---------------------------------------------------------------------------- run log
 
 
-def start_run(session: Session, source_name: str, kind: str) -> int:
-    run = FetchRun(source=source_name, kind=kind)
+def start_run(
+    session: Session, source_name: str, kind: str, started_at: datetime | None = None
+) -> int:
+    run = FetchRun(source=source_name, kind=kind, started_at=started_at or utcnow())
     session.add(run)
     session.commit()
     assert run.id is not None
