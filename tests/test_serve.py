@@ -32,6 +32,7 @@ def test_static_app_serves_pages_and_refuses_escapes(tmp_path: Path) -> None:
 
     assert call(app, "/")[:2] == ("200 OK", b"<p>home</p>")
     status, body, headers = call(app, "/studies/x/")
+    assert status == "200 OK"
     assert body == b"<p>study</p>" and headers["Content-Type"].startswith("text/html")
     assert call(app, "/feed.xml")[2]["Content-Type"].startswith("application/atom+xml")
     assert call(app, "/../secret.txt")[0] == "404 Not Found"
