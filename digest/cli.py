@@ -154,13 +154,17 @@ def cmd_parse(ctx: Context) -> int:
 
 
 def cmd_status(ctx: Context) -> int:
-    from digest.status import database_counts, render_status, source_statuses
+    from sqlmodel import Session
+
+    from digest.status import render_status, source_statuses
+    from digest.store.digests import database_counts
     from digest.store.locks import current_holder
 
     engine = ctx.engine()
     statuses = source_statuses(ctx.settings, engine, failing_runs=ctx.args.fail_after)
     render_status(statuses, ctx.out)
-    counts = ", ".join(f"{n:,} {what}" for what, n in database_counts(engine).items())
+    with Session(engine) as session:
+        counts = ", ".join(f"{n:,} {what}" for what, n in database_counts(session).items())
     holder = current_holder(engine)
     print(f"\ndatabase: {counts}", file=ctx.out)
     print(

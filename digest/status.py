@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import TextIO
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
 from digest.config import Settings
-from digest.model import FetchRun, Record, Study, utcnow
+from digest.model import FetchRun, utcnow
 from digest.store.records import recent_runs
 
 
@@ -56,17 +56,6 @@ def source_statuses(
                 )
             )
     return statuses
-
-
-def database_counts(engine: Engine) -> dict[str, int]:
-    with Session(engine) as session:
-        return {
-            "records": session.exec(select(func.count()).select_from(Record)).one(),
-            "studies": session.exec(select(func.count()).select_from(Study)).one(),
-            "in scope": session.exec(
-                select(func.count()).select_from(Study).where(Study.in_scope)
-            ).one(),
-        }
 
 
 def _when(moment: datetime | None) -> str:

@@ -319,3 +319,15 @@ def test_rate_limit_spaces_requests(db_engine: Engine, replay: Any) -> None:
     assert any(r.params.get("api_key") == "secret" for r in server.requests)
     waits = client.waits.calls  # type: ignore[attr-defined]
     assert any(0 < s <= 1 / 9 + 1e-6 for s in waits)  # the second request waited its turn
+
+
+def test_a_run_left_running_by_a_killed_process_is_closed(db_engine: Engine, replay: Any) -> None:
+    with Session(db_engine) as session:  # what a SIGKILL mid-fetch leaves behind
+        session.add(FetchRun(source="pm", kind="pubmed", started_at=NOW - timedelta(days=1)))
+        session.commit()
+    server = replay(routes([ok(ESEARCH_259)], [ok(EFETCH_259)]))
+    settings, client, _ = setup(db_engine, server.url)
+    fetch_one(db_engine, client, settings.sources[0], now=NOW)
+    with Session(db_engine) as session:
+        outcomes = [r.outcome for r in session.exec(select(FetchRun).order_by(FetchRun.id))]  # type: ignore[arg-type]
+    assert outcomes == ["interrupted", "ok"]

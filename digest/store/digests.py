@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from digest.model import (
     Digest,
@@ -124,3 +124,13 @@ def save_digest(session: Session, week: str, content: dict[str, Any], built_at: 
     session.add(row)
     session.flush()
     return row
+
+
+def database_counts(session: Session) -> dict[str, int]:
+    """Records, studies and in-scope studies, for `digest status`."""
+    count = select(func.count())
+    return {
+        "records": session.exec(count.select_from(Record)).one(),
+        "studies": session.exec(count.select_from(Study)).one(),
+        "in scope": session.exec(count.select_from(Study).where(Study.in_scope)).one(),
+    }

@@ -12,7 +12,7 @@ import gzip
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, delete, select
@@ -222,10 +222,27 @@ def save_cursor(
 # ---------------------------------------------------------------------------- run log
 
 
+STALE_RUN = timedelta(hours=2)
+
+
 def start_run(
     session: Session, source_name: str, kind: str, started_at: datetime | None = None
 ) -> int:
-    run = FetchRun(source=source_name, kind=kind, started_at=started_at or utcnow())
+    """Open a run-log row. Rows of this source left `running` for longer than a fetch can
+    last belong to a process that was killed: they are closed as `interrupted`."""
+    started_at = started_at or utcnow()
+    for stale in session.exec(
+        select(FetchRun).where(
+            FetchRun.source == source_name,
+            FetchRun.outcome == "running",
+            col(FetchRun.started_at) < started_at - STALE_RUN,
+        )
+    ):
+        stale.outcome = "interrupted"
+        stale.error = "the process stopped before this run finished"
+        stale.finished_at = started_at
+        session.add(stale)
+    run = FetchRun(source=source_name, kind=kind, started_at=started_at)
     session.add(run)
     session.commit()
     assert run.id is not None
