@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import (
@@ -67,6 +67,8 @@ from digest.config import Settings
 from digest.errors import ConfigError, DigestError
 from digest.model import utcnow
 from digest.weeks import last_complete_week
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -366,39 +368,51 @@ def _log_job(
     )
 
 
-def fetch_job(config_path: str, database_url: str, source_name: str) -> None:
-    """Scheduled fetch of one source through digest.operations.run_fetch; logs one line."""
-    job_id = fetch_job_id(source_name)
-    started = time.monotonic()
+def _run_job(job_id: str, source: str, started: float, body: Callable[[], T]) -> T | None:
+    """Run a job body; an error is logged as the job's one line and the scheduler goes on."""
     try:
-        from digest.operations import run_fetch
-
-        settings, engine = _load(config_path, database_url)
-        try:
-            results = run_fetch(settings, engine, [source_name])
-        finally:
-            engine.dispose()
+        return body()
     except DigestError as exc:
-        _log_job(
-            job_id,
-            source_name,
-            started,
-            "error",
-            level=logging.ERROR,
-            detail=str(exc),
-            error=str(exc),
-        )
-        return
+        detail = str(exc)
+        _log_job(job_id, source, started, "error", level=logging.ERROR, detail=detail, error=detail)
     except Exception as exc:  # a bug must not stop the scheduler; the traceback is logged
         log.exception("job %s crashed", job_id)
         _log_job(
             job_id,
-            source_name,
+            source,
             started,
             "error",
             level=logging.ERROR,
             error=f"{type(exc).__name__}: {exc}",
         )
+    return None
+
+
+def _with_loaded(config_path: str, database_url: str, work: Callable[[Settings, Engine], T]) -> T:
+    settings, engine = _load(config_path, database_url)
+    try:
+        return work(settings, engine)
+    finally:
+        engine.dispose()
+
+
+def fetch_job(config_path: str, database_url: str, source_name: str) -> None:
+    """Scheduled fetch of one source through digest.operations.run_fetch; logs one line."""
+    from digest.operations import run_fetch
+
+    job_id = fetch_job_id(source_name)
+    started = time.monotonic()
+    results = _run_job(
+        job_id,
+        source_name,
+        started,
+        lambda: _with_loaded(
+            config_path,
+            database_url,
+            lambda settings, engine: run_fetch(settings, engine, [source_name]),
+        ),
+    )
+    if results is None:
         return
     failed = [r for r in results if r.failed]
     errors = "; ".join(r.error or "failed" for r in failed)
@@ -417,36 +431,20 @@ def fetch_job(config_path: str, database_url: str, source_name: str) -> None:
 
 def weekly_job(config_path: str, database_url: str) -> None:
     """Scheduled weekly run through digest.operations.run_weekly; logs one line."""
-    started = time.monotonic()
-    try:
-        from digest.operations import run_weekly
+    from digest.operations import run_weekly
 
-        settings, engine = _load(config_path, database_url)
-        try:
-            result = run_weekly(settings, engine, datetime.now(zone_of(settings)))
-        finally:
-            engine.dispose()
-    except DigestError as exc:
-        _log_job(
-            WEEKLY_JOB_ID,
-            WEEKLY_JOB_ID,
-            started,
-            "error",
-            level=logging.ERROR,
-            detail=str(exc),
-            error=str(exc),
-        )
-        return
-    except Exception as exc:  # a bug must not stop the scheduler; the traceback is logged
-        log.exception("job %s crashed", WEEKLY_JOB_ID)
-        _log_job(
-            WEEKLY_JOB_ID,
-            WEEKLY_JOB_ID,
-            started,
-            "error",
-            level=logging.ERROR,
-            error=f"{type(exc).__name__}: {exc}",
-        )
+    started = time.monotonic()
+    result = _run_job(
+        WEEKLY_JOB_ID,
+        WEEKLY_JOB_ID,
+        started,
+        lambda: _with_loaded(
+            config_path,
+            database_url,
+            lambda settings, engine: run_weekly(settings, engine, datetime.now(zone_of(settings))),
+        ),
+    )
+    if result is None:
         return
     failed = result.failed_steps + [r.name for r in result.fetch if r.failed]
     _log_job(
