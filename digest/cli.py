@@ -185,7 +185,9 @@ def cmd_build(ctx: Context) -> int:
 def cmd_import(ctx: Context) -> int:
     from digest.pipeline import import_files
 
-    done = import_files(ctx.settings, ctx.engine(), ctx.args.files, fmt=ctx.args.format)
+    done = import_files(
+        ctx.settings, ctx.engine(), ctx.args.files, fmt=ctx.args.format, announce=ctx.args.announce
+    )
     for path, summary in done:
         print(
             f"{path}: {summary.fetched} record(s): {summary.new} new, {summary.updated} "
@@ -488,6 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=["jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy"],
         help="the files' format (default: guessed from name and content)",
+    )
+    imp.add_argument(
+        "--announce",
+        action="store_true",
+        help="list the imported works in this week's digest (default: they are back "
+        "catalogue: stored, deduplicated, on the site, but not announced as new)",
     )
 
     export = add("export", cmd_export, "studies out, with their identifiers and records")

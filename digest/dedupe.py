@@ -45,6 +45,7 @@ ref_source, pmid}]) and `via`; europepmc `comment_corrections` ([{type, source, 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import sys
@@ -1421,9 +1422,25 @@ def doi_slug(doi: str) -> str:
     return "doi-" + re.sub(r"[^a-z0-9._-]", "-", doi.lower()).strip(".")
 
 
+MAX_SLUG = 120
+
+
+def _bounded(slug: str) -> str:
+    """A slug short enough for a path segment: long ones (feed item URLs) keep a readable
+    start and end with a hash of the whole, so they stay unique and stable."""
+    if len(slug) <= MAX_SLUG:
+        return slug
+    digest = hashlib.sha1(slug.encode()).hexdigest()[:10]
+    return f"{slug[: MAX_SLUG - 11].rstrip('-.')}-{digest}"
+
+
 def study_slug(records: Sequence[RecordData]) -> str:
     """Permalink slug from the work's primary id: pmid-<pmid>, nct-<nct>, doi-<doi>, else
-    <source>-<source_id>."""
+    <source>-<source_id>; at most MAX_SLUG characters."""
+    return _bounded(_study_slug(records))
+
+
+def _study_slug(records: Sequence[RecordData]) -> str:
     primary = primary_record(records)
     if is_registration(primary):
         nct = dict(identifiers(primary)).get("registration")

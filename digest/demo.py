@@ -77,7 +77,7 @@ def run_demo(config_path: Path, out_dir: Path, out: TextIO, progress: Callable[[
         for result in results:
             if result.error:
                 print(f"error: {result.error}", file=out)
-        imported = import_files(settings, engine, imports)
+        imported = import_files(settings, engine, imports, announce=True)
         print(
             f"imported {sum(s.new + s.unchanged for _, s in imported)} record(s) from "
             f"{len(imported)} file(s) of genuine acupuncture trial registrations",

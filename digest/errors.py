@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
+# Query parameters whose values are secrets (NCBI's api_key; tokens and passwords just in
+# case a URL carries one). Anything that may reach a log, the run log or a page is redacted.
+_SECRET_QUERY = re.compile(r"(?i)\b(api_key|apikey|token|password|passwd|secret)=([^&\s'\"<>]+)")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):([^@\s/]+)@")
+
+
+def redact(text: str) -> str:
+    """The text with secret query values and URL passwords replaced by ***."""
+    return _URL_PASSWORD.sub(r"\1:***@", _SECRET_QUERY.sub(r"\1=***", text))
+
 
 class DigestError(Exception):
     """Base of every error digest raises on purpose."""
@@ -22,7 +34,7 @@ class FetchError(DigestError):
         self.source = source
         self.url = url
         where = " ".join(part for part in (source and f"[{source}]", url) if part)
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(redact(f"{where}: {message}" if where else message))
 
 
 class ParseError(DigestError):
@@ -32,7 +44,7 @@ class ParseError(DigestError):
         self.source = source
         self.url = url
         where = " ".join(part for part in (source and f"[{source}]", url) if part)
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(redact(f"{where}: {message}" if where else message))
 
 
 class StoreError(DigestError):

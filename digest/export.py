@@ -115,7 +115,7 @@ def study_exports(
                     "related": sorted(related, key=json.dumps),
                 }
             )
-        views = study_views(session, studies, settings.topics)
+        views = study_views(session, studies, settings)
     by_slug = {v.slug: v for v in views.values()}
     for item in out:
         item["_view"] = by_slug[item["slug"]]

@@ -19,13 +19,12 @@ import requests
 
 from digest import __version__
 from digest.config import HttpSettings
-from digest.errors import FetchError
+from digest.errors import FetchError, redact
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 NCBI_HOST = "eutils.ncbi.nlm.nih.gov"
-_SECRET_PARAMS = ("api_key",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,18 +77,6 @@ class RateLimiter:
         if delay > 0:
             self._sleep(delay)
         return max(delay, 0.0)
-
-
-def redact(url: str) -> str:
-    """The URL with secret query values hidden, for logs and error messages."""
-    for name in _SECRET_PARAMS:
-        marker = f"{name}="
-        start = url.find(marker)
-        while start != -1:
-            end = url.find("&", start)
-            url = url[: start + len(marker)] + "***" + (url[end:] if end != -1 else "")
-            start = url.find(marker, start + len(marker) + 3)
-    return url
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -296,5 +283,5 @@ class Http:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc)
+    text = redact(str(exc))
     return text if len(text) <= 160 else text[:157] + "..."

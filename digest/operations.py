@@ -12,10 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
 from digest.config import Settings
+from digest.errors import redact
 from digest.pipeline import SourceRunResult, fetch_sources, make_http
 from digest.weeks import last_complete_week
 
@@ -49,14 +51,33 @@ def run_weekly(
     settings: Settings, engine: Engine, now: datetime, week: str | None = None
 ) -> WeeklyResult:
     """The weekly job: fetch every source, build the week's digest, render the site, send."""
-    from digest.weekly import build_week, render_site, send_week
+    from digest.weekly import build_week, render_site
 
-    result = WeeklyResult(week=week or last_complete_week(now.date()))
+    local_today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    result = WeeklyResult(week=week or last_complete_week(local_today))
     result.fetch = run_fetch(settings, engine)
-    result.written = build_week(settings, engine, week=result.week)
-    result.written += render_site(settings, engine)
-    if settings.email.send:
-        report = send_week(settings, engine, week=result.week)
-        result.sent = len(report.sent)
-        result.failed_steps += [f"email to {email}: {why}" for email, why in report.failed]
+    # Each step runs even if an earlier one failed: a broken site must not stop the email.
+    if _step(result, "build", lambda: build_week(settings, engine, week=result.week)):
+        _step(result, "site", lambda: render_site(settings, engine))
+        if settings.email.send:
+            _step(result, "send", lambda: _send(settings, engine, result))
     return result
+
+
+def _send(settings: Settings, engine: Engine, result: WeeklyResult) -> list[Path]:
+    from digest.weekly import send_week
+
+    report = send_week(settings, engine, week=result.week)
+    result.sent = len(report.sent)
+    result.failed_steps += [f"email to {email}: {why}" for email, why in report.failed]
+    return []
+
+
+def _step(result: WeeklyResult, name: str, work: Callable[[], list[Path]]) -> bool:
+    try:
+        result.written += work()
+    except Exception as exc:  # recorded, logged with its traceback, and the next step runs
+        log.exception("weekly step %s failed", name)
+        result.failed_steps.append(redact(f"{name}: {type(exc).__name__}: {exc}"))
+        return False
+    return True

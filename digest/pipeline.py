@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from digest.changes import describe_change
 from digest.config import Settings, SourceConfig
-from digest.errors import ConfigError, DigestError
+from digest.errors import ConfigError, DigestError, redact
 from digest.http import Http
 from digest.model import ParseResult, utcnow
 from digest.sources import get_kind
@@ -105,8 +105,8 @@ def fetch_one(
             record_store.finish_run(session, run_id, outcome="failed", error=result.error)
         except Exception as exc:  # a bug in one source must not stop the others
             session.rollback()
-            result.error = f"internal error: {type(exc).__name__}: {exc}"
-            log.error("%s: %s", config.name, "".join(traceback.format_exception(exc)))
+            result.error = redact(f"internal error: {type(exc).__name__}: {exc}")
+            log.error("%s: %s", config.name, redact("".join(traceback.format_exception(exc))))
             record_store.finish_run(session, run_id, outcome="failed", error=result.error)
     result.seconds = time.monotonic() - started
     _log_run(result)
@@ -179,6 +179,8 @@ def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSu
     return summary
 
 
+BACKLOG_IMPORT = "import"  # Record.fetched_by of imports that are not news
+ANNOUNCED_IMPORT = "import-announced"
 IMPORT_FORMATS = ("jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy")
 
 
@@ -233,11 +235,13 @@ def import_files(
     paths: Sequence[Path],
     fmt: str | None = None,
     now: datetime | None = None,
+    announce: bool = False,
 ) -> list[tuple[Path, record_store.SaveSummary]]:
     """Import library files through the same store and dedupe path as fetched records.
 
     Each file is parsed completely before anything is stored, and stored in one
-    transaction: a bad file imports nothing.
+    transaction: a bad file imports nothing. Imported works are a clinic's back catalogue
+    and stay out of the weekly digest, unless `announce` says they are news.
     """
     now = now or utcnow()
     done = []
@@ -265,7 +269,7 @@ def import_files(
         with Session(engine) as session:
             summary = record_store.save_outcome(
                 session,
-                source_name="import",
+                source_name=ANNOUNCED_IMPORT if announce else BACKLOG_IMPORT,
                 kind="import",
                 outcome=outcome,
                 describe_change=describe_change,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from digest.config import Settings, TopicModel
+from digest.config import Settings
 
 if TYPE_CHECKING:
     from digest.publish.email import SendReport
@@ -70,8 +70,9 @@ def _tags(slugs: Iterable[str], topics: Iterable[object]) -> tuple[Tag, ...]:
 
 
 def study_view(
-    study: Study, records: list[Record], related: tuple[RelatedRef, ...], topics: TopicModel
+    study: Study, records: list[Record], related: tuple[RelatedRef, ...], settings: Settings
 ) -> StudyView:
+    topics, zone = settings.topics, ZoneInfo(settings.timezone)
     primary = next((r for r in records if r.id == study.primary_record_id), None)
     extra = (primary.data.get("extra") or {}) if primary else {}
     links = tuple(
@@ -103,7 +104,7 @@ def study_view(
         retracted=study.retracted,
         has_erratum=study.has_erratum,
         related=related,
-        first_seen=study.first_seen.date(),
+        first_seen=study.first_seen.astimezone(zone).date(),
         is_preprint=study.is_preprint,
         language=study.language,
         journal_abbrev=extra.get("journal_abbreviation"),
@@ -128,7 +129,7 @@ def _related(
     return tuple(sorted(set(refs)))
 
 
-def study_views(session: Session, studies: list[Study], topics: TopicModel) -> dict[int, StudyView]:
+def study_views(session: Session, studies: list[Study], settings: Settings) -> dict[int, StudyView]:
     ids = [s.id for s in studies if s.id is not None]
     records = q.records_by_study(session, ids)
     links = q.links_touching(session, ids)
@@ -137,7 +138,7 @@ def study_views(session: Session, studies: list[Study], topics: TopicModel) -> d
     )
     return {
         s.id or 0: study_view(
-            s, records.get(s.id or 0, []), _related(s.id or 0, links, others), topics
+            s, records.get(s.id or 0, []), _related(s.id or 0, links, others), settings
         )
         for s in studies
     }
@@ -166,9 +167,11 @@ def build_digest_view(
 ) -> DigestView:
     monday, sunday, start, end = week_bounds(week, settings.timezone)
     topics = settings.topics
-    new = [s for s in q.studies_first_seen(session, start, end) if s.design != "notice"]
+    first_seen = q.studies_first_seen(session, start, end)
+    backlog = q.imported_only(session, [s.id for s in first_seen if s.id is not None])
+    new = [s for s in first_seen if s.design != "notice" and s.id not in backlog]
     in_scope = [s for s in new if s.in_scope]
-    views = study_views(session, in_scope, topics)
+    views = study_views(session, in_scope, settings)
     fresh, pinned = split_corrections([_rankable(v) for v in views.values()])
     by_slug = {v.slug: v for v in views.values()}
 
@@ -187,7 +190,7 @@ def build_digest_view(
     corrections = _corrections(
         session, settings, week, start, end, [by_slug[p.slug] for p in pinned]
     )
-    registrations, guidance = _changes(session, start, end, topics)
+    registrations, guidance = _changes(session, start, end, ZoneInfo(settings.timezone))
     return DigestView(
         week=week,
         title=settings.digest.title,
@@ -228,31 +231,36 @@ def _corrections(
                     link.to_study_id, (NOTICE_KINDS[link.kind], notice.slug, notice.title)
                 )
     targets = q.studies_by_id(session, set(flagged))
-    views = study_views(session, list(targets.values()), settings.topics)
-    items = [
-        CorrectionView(
-            kind=kind,
-            study=views[sid],
-            noted_on=start.date(),
-            notice_slug=slug,
-            notice_title=title,
-            first_sent_week=sent.get(views[sid].slug),
-        )
-        for sid, (kind, slug, title) in sorted(flagged.items())
-        if sid in views and views[sid].slug in sent
-    ]
-    items += [
-        CorrectionView(kind="retraction", study=v, noted_on=start.date()) for v in new_retracted
-    ]
+    views = study_views(session, list(targets.values()), settings)
+    old_slugs: dict[str, set[str]] = defaultdict(set)  # current slug -> slugs it had before
+    for old, current in q.slug_aliases(session).items():
+        old_slugs[current].add(old)
+    monday = start.astimezone(ZoneInfo(settings.timezone)).date()
+    items = []
+    for sid, (kind, slug, title) in sorted(flagged.items()):
+        if sid not in views:
+            continue
+        weeks = sorted(sent[s] for s in {views[sid].slug, *old_slugs[views[sid].slug]} if s in sent)
+        if weeks:  # only studies an earlier issue carried, under whatever slug it had then
+            items.append(
+                CorrectionView(
+                    kind=kind,
+                    study=views[sid],
+                    noted_on=monday,
+                    notice_slug=slug,
+                    notice_title=title,
+                    first_sent_week=weeks[0],
+                )
+            )
+    items += [CorrectionView(kind="retraction", study=v, noted_on=monday) for v in new_retracted]
     return tuple(items)
 
 
 def _changes(
-    session: Session, start: datetime, end: datetime, topics: TopicModel
+    session: Session, start: datetime, end: datetime, zone: ZoneInfo
 ) -> tuple[tuple[ChangeView, ...], tuple[ChangeView, ...]]:
     registrations: list[ChangeView] = []
     guidance: list[ChangeView] = []
-    studies = {}
     pairs = [(c, r) for c, r in q.changes_between(session, start, end) if c.diff.get("notable")]
     ids = {r.study_id for _, r in pairs if r.study_id}
     studies = q.studies_by_id(session, {i for i in ids if i is not None})
@@ -261,7 +269,7 @@ def _changes(
         view = ChangeView(
             what="",
             summary=change.summary,
-            on=change.detected_at.date(),
+            on=change.detected_at.astimezone(zone).date(),
             study_slug=study.slug if study else None,
             study_title=study.title if study else record.data.get("title"),
             url=record.data.get("url"),
@@ -299,8 +307,11 @@ def assemble_week(
     """Build and store the week's digest; an unchanged rebuild keeps its built_at."""
     now = now or utcnow()
     with Session(engine) as session:
-        view = build_digest_view(session, settings, week, built_at=now)
         stored = q.stored_digest(session, week)
+        if stored is not None and q.week_was_sent(session, week):
+            # what subscribers received is the record: a resend or the archive shows it as is
+            return digest_from_json(stored.content)
+        view = build_digest_view(session, settings, week, built_at=now)
         if stored is not None:
             previous = digest_from_json(stored.content)
             if dataclasses.replace(previous, built_at=now) == view:
@@ -342,13 +353,17 @@ def build_week(
 
 
 def site_view(settings: Settings, engine: Engine) -> SiteView:
-    """Everything the archive shows: stored digests, in-scope studies (and the works they
-    link to, so no link breaks), condition lists, old slugs."""
+    """Everything the archive shows: stored digests, in-scope studies, every study an
+    issue ever carried (so its permalink survives a reclassification), the works they link
+    to (so no link breaks), condition lists, old slugs."""
     from digest.render.site import site_settings_from_config
 
     with Session(engine) as session:
         digests = tuple(digest_from_json(d.content) for d in q.stored_digests(session))
-        studies = [s for s in q.all_studies(session) if s.in_scope]
+        aliases = q.slug_aliases(session)
+        carried = {aliases.get(s.slug, s.slug) for d in digests for s in d.studies()}
+        carried |= {aliases.get(c.study.slug, c.study.slug) for d in digests for c in d.corrections}
+        studies = [s for s in q.all_studies(session) if s.in_scope or s.slug in carried]
         ids = {s.id for s in studies}
         linked = {
             i
@@ -356,8 +371,7 @@ def site_view(settings: Settings, engine: Engine) -> SiteView:
             for i in (link.from_study_id, link.to_study_id)
         } - ids
         studies += q.studies_by_id(session, {i for i in linked if i is not None}).values()
-        views = study_views(session, studies, settings.topics)
-        aliases = q.slug_aliases(session)
+        views = study_views(session, studies, settings)
     by_recency = sorted(
         views.values(),
         key=lambda v: (v.first_seen or date.min, v.published or "", v.slug),

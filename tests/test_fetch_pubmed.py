@@ -331,3 +331,25 @@ def test_a_run_left_running_by_a_killed_process_is_closed(db_engine: Engine, rep
     with Session(db_engine) as session:
         outcomes = [r.outcome for r in session.exec(select(FetchRun).order_by(FetchRun.id))]  # type: ignore[arg-type]
     assert outcomes == ["interrupted", "ok"]
+
+
+def test_the_api_key_never_reaches_errors_logs_or_payload_urls(
+    db_engine: Engine, replay: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "NCBI-SECRET-KEY-123"
+    server = replay(
+        routes(
+            [ok("pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml")],
+            [{"body": HANDMADE_HTML_PAGE, "content_type": "text/html"}],
+        )
+    )
+    settings, client, _ = setup(db_engine, server.url)
+    client.ncbi_api_key = secret
+    result = fetch_one(db_engine, client, settings.sources[0], now=NOW)
+    assert result.outcome == "failed"
+    assert server.requests[0].params["api_key"] == secret  # sent to NCBI...
+    assert secret not in (result.error or "") and "api_key=***" in (result.error or "")
+    assert secret not in caplog.text  # ...and nowhere else
+    with Session(db_engine) as session:
+        runs = list(session.exec(select(FetchRun)))
+    assert all(secret not in (run.error or "") for run in runs)

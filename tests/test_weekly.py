@@ -85,13 +85,18 @@ def test_week_sections_from_the_database(db_engine: Engine, tmp_path: Path, repl
 
     # week 46: two genuine registrations, a hand-made trial report, the NCCIH page
     import_files(
-        settings, db_engine, [LEGACY / "NCT01570127.xml", LEGACY / "NCT02583334.xml"], now=W46
+        settings,
+        db_engine,
+        [LEGACY / "NCT01570127.xml", LEGACY / "NCT02583334.xml"],
+        now=W46,
+        announce=True,
     )
     import_files(
         settings,
         db_engine,
         [jsonl(tmp_path / "a.jsonl", [handmade_trial_report(retracted=False)])],
         now=W46,
+        announce=True,
     )
     fetch_one(db_engine, client, settings.sources[0], now=W46)
     first = assemble_week(settings, db_engine, "2026-W46", now=W46)
@@ -129,7 +134,7 @@ def test_rebuilding_an_unchanged_week_gives_identical_files(
 ) -> None:
     url = db_engine.url.render_as_string(hide_password=False)
     settings = make_settings(url, "  []")
-    import_files(settings, db_engine, [LEGACY / "NCT02399969.xml"], now=W46)
+    import_files(settings, db_engine, [LEGACY / "NCT02399969.xml"], now=W46, announce=True)
     first = [
         p.read_bytes()
         for p in build_week(settings, db_engine, "2026-W46", out_dir=tmp_path / "a", now=W46)
@@ -146,3 +151,28 @@ def test_rebuilding_an_unchanged_week_gives_identical_files(
         stored = stored_digest(session, "2026-W46")
         assert stored is not None
         assert json.dumps(stored.content).count("nct-nct02399969") >= 1
+
+
+def test_a_plain_import_is_back_catalogue_not_news(db_engine: Engine) -> None:
+    settings = make_settings(db_engine.url.render_as_string(hide_password=False), "  []")
+    import_files(settings, db_engine, [LEGACY / "NCT02399969.xml"], now=W46)
+    assert assemble_week(settings, db_engine, "2026-W46", now=W46).studies() == ()
+    import_files(settings, db_engine, [LEGACY / "NCT01570127.xml"], now=W46, announce=True)
+    view = assemble_week(settings, db_engine, "2026-W46", now=W46)
+    assert [s.slug for s in view.studies()] == ["nct-nct01570127"]
+
+
+def test_a_sent_digest_is_frozen(db_engine: Engine) -> None:
+    from digest.model import Delivery, Subscriber
+
+    settings = make_settings(db_engine.url.render_as_string(hide_password=False), "  []")
+    import_files(settings, db_engine, [LEGACY / "NCT02399969.xml"], now=W46, announce=True)
+    sent = assemble_week(settings, db_engine, "2026-W46", now=W46)
+    with Session(db_engine) as session:
+        reader = Subscriber(email="reader@example.org")
+        session.add(reader)
+        session.flush()
+        session.add(Delivery(week="2026-W46", subscriber_id=reader.id or 0, status="sent"))
+        session.commit()
+    import_files(settings, db_engine, [LEGACY / "NCT01570127.xml"], now=W46, announce=True)
+    assert assemble_week(settings, db_engine, "2026-W46", now=W47) == sent

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from digest.config import SourceConfig
+from digest.errors import redact
 from digest.http import Http, Response
 from digest.model import ParseResult
 
@@ -74,7 +75,7 @@ class SourceKind:
 
 def page_from(response: Response, parsed: ParseResult) -> FetchedPage:
     return FetchedPage(
-        url=response.url,
+        url=redact(response.url),
         content=response.content,
         content_type=response.content_type,
         parsed=parsed,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from digest.model import (
+    Delivery,
     Digest,
     FetchRun,
     Record,
@@ -45,6 +46,12 @@ def records_by_study(session: Session, study_ids: list[int]) -> dict[int, list[R
     for row in rows:
         grouped[row.study_id or 0].append(row)
     return grouped
+
+
+def imported_only(session: Session, study_ids: list[int]) -> set[int]:
+    """Studies every record of which came from a plain `digest import` (back catalogue)."""
+    grouped = records_by_study(session, study_ids)
+    return {sid for sid, rows in grouped.items() if all(r.fetched_by == "import" for r in rows)}
 
 
 def links_touching(session: Session, study_ids: list[int]) -> list[StudyLink]:
@@ -113,6 +120,16 @@ def weeks_sent_before(session: Session, week: str) -> dict[str, str]:
             for study in section.get("studies", []):
                 sent.setdefault(study["slug"], digest.week)
     return sent
+
+
+def week_was_sent(session: Session, week: str) -> bool:
+    """Whether any subscriber has been sent this week's digest."""
+    return (
+        session.exec(
+            select(Delivery.id).where(Delivery.week == week, Delivery.status == "sent")
+        ).first()
+        is not None
+    )
 
 
 def save_digest(session: Session, week: str, content: dict[str, Any], built_at: datetime) -> Digest:
