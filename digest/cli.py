@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -56,11 +57,18 @@ class Context:
         self._engine: Any = None
 
     @property
+    def config_path(self) -> Path:
+        """--config, else $DIGEST_CONFIG, else sources.yaml (what jobs re-read later)."""
+        from digest.config import DEFAULT_CONFIG_PATH
+
+        return Path(self.args.config or os.environ.get("DIGEST_CONFIG", DEFAULT_CONFIG_PATH))
+
+    @property
     def settings(self) -> Any:
         if self._settings is None:
             from digest.config import load_settings
 
-            settings = load_settings(self.args.config)
+            settings = load_settings(self.config_path)
             if self.args.db:
                 settings = settings.model_copy(update={"database_url": self.args.db})
             self._settings = settings
@@ -322,8 +330,6 @@ def cmd_subscribers(ctx: Context) -> int:
 
 
 def cmd_serve(ctx: Context) -> int:
-    import os
-
     from digest.serve import serve
 
     site_dir = ctx.args.dir or Path(ctx.settings.digest.output_dir) / "site"
@@ -376,7 +382,7 @@ def cmd_schedule(ctx: Context) -> int:
     if ctx.args.list:
         print(format_job_list(describe_jobs(ctx.settings, utcnow())), file=ctx.out)
         return EXIT_OK
-    return run_scheduler(ctx.settings, ctx.engine(), ctx.args.config)
+    return run_scheduler(ctx.settings, ctx.engine(), ctx.config_path)
 
 
 def cmd_screenshots(ctx: Context) -> int:
@@ -400,7 +406,7 @@ def _today(settings: Any) -> date:
 def cmd_demo(ctx: Context) -> int:
     from digest.demo import run_demo
 
-    return run_demo(ctx.args.config, ctx.args.out, out=ctx.out, progress=ctx.progress)
+    return run_demo(ctx.config_path, ctx.args.out, out=ctx.out, progress=ctx.progress)
 
 
 # ------------------------------------------------------------------ parser
@@ -417,8 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        default=Path("sources.yaml"),
-        help="configuration file (default: sources.yaml)",
+        default=None,
+        help="configuration file (default: $DIGEST_CONFIG, else sources.yaml)",
     )
     parser.add_argument("--db", help="database URL (overrides the config and DIGEST_DATABASE_URL)")
     parser.add_argument(

@@ -77,6 +77,8 @@ class PubmedSource(_SourceBase):
     backfill_days: int = Field(default=30, ge=1)
     batch_size: int = Field(default=200, ge=1, le=10_000)
     max_window_hits: int = Field(default=9_999, ge=1, le=9_999)
+    # also re-fetch articles of the query modified in the window (retractions, errata)
+    refetch_updated: bool = True
 
 
 class PubmedRssSource(_SourceBase):
@@ -150,10 +152,12 @@ class HttpSettings(_Strict):
     max_retries: int = Field(default=5, ge=0, le=10)
     backoff_base: float = Field(default=1.0, ge=0)
     backoff_max: float = Field(default=60.0, ge=0)
+    # a Retry-After longer than this ends the source's run (it is retried next time)
+    retry_after_max: float = Field(default=300.0, ge=0)
     max_response_bytes: int = Field(default=100_000_000, ge=1024)
-    # requests per second per host; NCBI's own limit (3, or 10 with a key) is applied on top
+    # requests per second per host; E-utilities is also capped at NCBI's own limit
+    # (3, or 10 with NCBI_API_KEY), with a 10 % margin
     rate_limits: dict[str, float] = {
-        "eutils.ncbi.nlm.nih.gov": 3.0,
         "pubmed.ncbi.nlm.nih.gov": 1.0,
         "clinicaltrials.gov": 0.7,
         "www.ebi.ac.uk": 5.0,

@@ -126,10 +126,12 @@ class Http:
     # -- politeness ----------------------------------------------------------------
 
     def rate_for(self, key: str) -> float:
+        configured = self.settings.rate_limits.get(key)
         if key == NCBI_HOST:
-            # NCBI: 3 req/s, 10 with an API key; stay a little under either.
-            return 9.0 if self.ncbi_api_key else 2.5
-        return self.settings.rate_limits.get(key, self.settings.default_rate_limit)
+            # NCBI allows 3 req/s, 10 with an API key: never more, and a 10 % margin
+            ceiling = 10.0 if self.ncbi_api_key else 3.0
+            return min(configured or ceiling, ceiling) * 0.9
+        return configured or self.settings.default_rate_limit
 
     def ncbi_params(self) -> dict[str, str]:
         """tool/email (and api_key) that every E-utilities request must carry."""
@@ -219,6 +221,13 @@ class Http:
                     return response
                 last_problem = f"HTTP {response.status}"
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
+                if retry_after is not None and retry_after > self.settings.retry_after_max:
+                    raise FetchError(
+                        f"HTTP {response.status}: the server asks to retry after "
+                        f"{retry_after:.0f} s; trying again on the next run",
+                        source=source,
+                        url=redact(url),
+                    )
             if attempt + 1 == attempts:
                 break
             delay = self._backoff(attempt, retry_after)
@@ -237,9 +246,8 @@ class Http:
         )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        exponential = float(self.settings.backoff_base * 2**attempt)
-        delay = max(exponential, retry_after or 0.0)
-        return min(delay, self.settings.backoff_max)
+        exponential = min(float(self.settings.backoff_base * 2**attempt), self.settings.backoff_max)
+        return max(exponential, retry_after or 0.0)  # the server's wait is honoured in full
 
     def _send_once(
         self,

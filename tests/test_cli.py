@@ -110,11 +110,11 @@ def test_fetch_over_http_then_status(tmp_path: Path, replay: Any) -> None:
         [
             {
                 "path": "/entrez/eutils/esearch.fcgi",
-                "responses": [{"file": "pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml"}],
+                "responses": [{"file": "pubmed-esearch/hawc_esearch_259_ids_complex_query.xml"}],
             },
             {
                 "path": "/entrez/eutils/efetch.fcgi",
-                "responses": [{"file": "pubmed-efetch/hawc_efetch_6_science_breast_cancer.xml"}],
+                "responses": [{"file": "pubmed-efetch/hawc_efetch_259_phthalates_liver.xml"}],
             },
         ]
     )
@@ -133,7 +133,7 @@ def test_fetch_over_http_then_status(tmp_path: Path, replay: Any) -> None:
 
     assert code == 1  # one source failed, the other still ran
     lines = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
-    assert lines["good"][1] == "ok" and lines["good"][3] == "6"
+    assert lines["good"][1] == "ok" and lines["good"][3] == "259"
     assert lines["bad"][1] == "failed"
     assert "[bad]" in err
     code, out, _ = run("--config", str(config), "status", "--fail-after", "1")

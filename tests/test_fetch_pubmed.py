@@ -86,7 +86,8 @@ def test_fetch_stores_every_article_and_moves_the_cursor(db_engine: Engine, repl
     assert result.outcome == "ok", result.error
     assert (result.summary.fetched, result.summary.new) == (259, 259)
     assert count(db_engine, Record) == 259
-    assert cursor(db_engine) == {"edat_through": "2026-11-20"}
+    # a day of overlap: NCBI's Entrez dates are US-Eastern days
+    assert cursor(db_engine) == {"edat_through": "2026-11-19", "retry_pmids": []}
     search = next(r for r in server.requests if r.path == ESEARCH)
     assert search.params["usehistory"] == "y"
     assert search.params["datetype"] == "edat"
@@ -117,10 +118,26 @@ def test_fetching_the_same_window_twice_changes_nothing(db_engine: Engine, repla
     assert before == after
     assert count(db_engine, Payload) == 1  # the same efetch body, stored once by its hash
     search = [r for r in server.requests if r.path == ESEARCH][-1]
-    assert search.params["mindate"] == "2026/11/20"  # resumes from the cursor
+    assert search.params["mindate"] == "2026/11/19"  # resumes from the cursor
 
 
 def test_small_batches_are_fetched_with_get(db_engine: Engine, replay: Any) -> None:
+    server = replay(routes([ok(ESEARCH_259)], [ok(EFETCH_259)]))
+    settings, client, _ = setup(db_engine, server.url)
+    config = settings.sources[0].model_copy(update={"batch_size": 100})
+
+    result = fetch_one(db_engine, client, config, now=NOW)
+
+    assert result.outcome == "ok", result.error
+    fetches = [r for r in server.requests if r.path == EFETCH]
+    assert [r.method for r in fetches] == ["GET", "GET", "GET"]  # 259 ids in batches of 100
+    assert [len(r.params["id"].split(",")) for r in fetches] == [100, 100, 59]
+
+
+def test_an_esearch_with_fewer_ids_than_its_count_fails(db_engine: Engine, replay: Any) -> None:
+    # genuine: a second page (retstart=3, retmax=3) of a 6-hit search; we ask for all ids,
+    # so an answer like this means NCBI dropped some: fail rather than lose them
+    seed_cursor(db_engine)
     server = replay(
         routes(
             [ok("pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml")],
@@ -128,14 +145,37 @@ def test_small_batches_are_fetched_with_get(db_engine: Engine, replay: Any) -> N
         )
     )
     settings, client, _ = setup(db_engine, server.url)
-    config = settings.sources[0].model_copy(update={"batch_size": 2})
+    result = fetch_one(db_engine, client, settings.sources[0], now=NOW)
+    assert_failed_cleanly(db_engine, result, "reported 6 hits but returned 3 ids")
 
-    result = fetch_one(db_engine, client, config, now=NOW)
 
-    assert result.outcome == "ok", result.error
-    fetches = [r for r in server.requests if r.path == EFETCH]
-    assert [r.method for r in fetches] == ["GET", "GET"]  # 3 ids in batches of 2
-    assert [len(r.params["id"].split(",")) for r in fetches] == [2, 1]
+def test_pmids_efetch_missed_are_retried_once(db_engine: Engine, replay: Any) -> None:
+    # genuine recordings with a gap: the 259-id search answered by the 20-article efetch;
+    # the next run's search finds nothing new (a genuine zero-hit answer)
+    server = replay(
+        routes(
+            [
+                ok(ESEARCH_259),
+                ok(ESEARCH_259),
+                ok("pubmed-esearch/biopython_esearch_zero_results_errorlist.xml"),
+            ],
+            [ok("pubmed-efetch/hawc_efetch_20_articles.xml")],
+        )
+    )
+    settings, client, _ = setup(db_engine, server.url)
+    first = fetch_one(db_engine, client, settings.sources[0], now=NOW)
+    assert first.outcome == "ok", first.error
+    missed = cursor(db_engine)["retry_pmids"]
+    assert len(missed) == 259 - 20 or len(missed) > 200
+    assert any("efetch returned no article" in w for w in first.warnings)
+
+    second = fetch_one(db_engine, client, settings.sources[0], now=NOW)
+
+    assert second.outcome == "ok", second.error
+    retry = [r for r in server.requests if r.path == EFETCH][-1]
+    assert retry.params["id"].split(",") == missed  # asked again, once
+    assert any("given up" in w for w in second.warnings)
+    assert cursor(db_engine)["retry_pmids"] == []
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
@@ -156,7 +196,13 @@ def test_transient_errors_are_retried_with_backoff(
 
     assert result.outcome == "ok", result.error
     assert count(db_engine, Record) == 259
-    assert len(server.requests) == 5
+    # esearch x2, efetch x3, then the mdat esearch (its ids were all just fetched)
+    assert len(server.requests) == 6
+    assert [r.params["datetype"] for r in server.requests if r.path == ESEARCH] == [
+        "edat",
+        "edat",
+        "mdat",
+    ]
     assert sleeps.calls == [0.01, 0.01, 0.02]  # exponential from backoff_base, per request
 
 
@@ -264,7 +310,7 @@ def test_response_size_cap(db_engine: Engine, replay: Any) -> None:
 
 def test_a_window_with_too_many_hits_is_split(db_engine: Engine, replay: Any) -> None:
     big = ok("pubmed-esearch/biopython_esearch_usehistory_webenv.xml")  # Count 42249
-    small = ok("pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml")  # Count 6
+    small = ok(ESEARCH_259)  # Count 259
     server = replay(
         [
             {
@@ -275,7 +321,7 @@ def test_a_window_with_too_many_hits_is_split(db_engine: Engine, replay: Any) ->
             {"path": ESEARCH, "responses": [small]},
             {
                 "path": EFETCH,
-                "responses": [ok("pubmed-efetch/hawc_efetch_6_science_breast_cancer.xml")],
+                "responses": [ok(EFETCH_259)],
             },
         ]
     )
@@ -285,7 +331,9 @@ def test_a_window_with_too_many_hits_is_split(db_engine: Engine, replay: Any) ->
 
     assert result.outcome == "ok", result.error
     windows = [
-        (r.params["mindate"], r.params["maxdate"]) for r in server.requests if r.path == ESEARCH
+        (r.params["mindate"], r.params["maxdate"])
+        for r in server.requests
+        if r.path == ESEARCH and r.params["datetype"] == "edat"
     ]
     assert windows == [
         ("2026/11/10", "2026/11/20"),
@@ -339,13 +387,14 @@ def test_the_api_key_never_reaches_errors_logs_or_payload_urls(
     secret = "NCBI-SECRET-KEY-123"
     server = replay(
         routes(
-            [ok("pubmed-esearch/hawc_esearch_breast_cancer_retstart3.xml")],
+            [ok(ESEARCH_259)],
             [{"body": HANDMADE_HTML_PAGE, "content_type": "text/html"}],
         )
     )
     settings, client, _ = setup(db_engine, server.url)
     client.ncbi_api_key = secret
-    result = fetch_one(db_engine, client, settings.sources[0], now=NOW)
+    config = settings.sources[0].model_copy(update={"batch_size": 100})  # GET: key in URL
+    result = fetch_one(db_engine, client, config, now=NOW)
     assert result.outcome == "failed"
     assert server.requests[0].params["api_key"] == secret  # sent to NCBI...
     assert secret not in (result.error or "") and "api_key=***" in (result.error or "")

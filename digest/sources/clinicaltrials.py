@@ -42,7 +42,8 @@ def fetch_clinicaltrials(
     ):
         if value:
             params[key] = value
-    outcome = FetchOutcome(cursor={"updated_since": ctx.today.isoformat()})
+    # registry dates are US days, ours UTC: the next window overlaps this one by a day
+    outcome = FetchOutcome(cursor={"updated_since": (ctx.today - timedelta(days=1)).isoformat()})
     token: str | None = None
     seen_tokens: set[str] = set()
     for page_number in range(1, MAX_PAGES + 1):

@@ -18,6 +18,7 @@ from digest.sources.base import FetchContext, FetchOutcome, base_url_of, page_fr
 EPMC_BASE = "https://www.ebi.ac.uk/europepmc/webservices/rest"
 RATE_KEY = "www.ebi.ac.uk"
 MAX_PAGES = 500
+INDEXING_LAG = 14
 
 
 def windowed_query(config: EuropePmcSource, since: date, until: date) -> str:
@@ -40,7 +41,11 @@ def fetch_europepmc(
         "format": "json",
         "pageSize": str(config.page_size),
     }
-    outcome = FetchOutcome(cursor={"published_since": ctx.today.isoformat()})
+    # Europe PMC indexes some articles days after their first publication date: the next
+    # window reaches back INDEXING_LAG days (re-seen results are idempotent upserts)
+    outcome = FetchOutcome(
+        cursor={"published_since": (ctx.today - timedelta(days=INDEXING_LAG)).isoformat()}
+    )
     mark = "*"
     for page_number in range(1, MAX_PAGES + 1):
         response = ctx.http.get(

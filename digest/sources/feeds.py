@@ -27,7 +27,8 @@ def rebase(url: str, base_url: str | None) -> str:
     if not base_url:
         return url
     base, target = urlsplit(base_url), urlsplit(url)
-    return urlunsplit((base.scheme, base.netloc, target.path, target.query, ""))
+    path = base.path.rstrip("/") + target.path  # a mirror may live under a path prefix
+    return urlunsplit((base.scheme, base.netloc, path, target.query, ""))
 
 
 def _conditional(
@@ -87,6 +88,9 @@ def fetch_rss(ctx: FetchContext, config: RssSource, cursor: dict[str, Any]) -> F
         partial(parse_feed, source="rss", content_type=response.content_type, base_url=config.url),
     )
     _remember(outcome, url, response, parsed)
+    for record in parsed.records:
+        if record.source == "rss":  # guids are only unique within their own feed
+            record.source_id = f"{config.name}:{record.source_id}"
     outcome.pages.append(page_from(response, parsed))
     ctx.progress(f"{config.name}: {len(parsed.records)} item(s)")
     return outcome
