@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -19,7 +20,7 @@ from sqlmodel import Session
 
 from digest.changes import describe_change
 from digest.config import Settings, SourceConfig
-from digest.errors import ConfigError, DigestError, redact
+from digest.errors import ConfigError, DigestError, StoreError, redact
 from digest.http import Http
 from digest.model import ParseResult, utcnow
 from digest.sources import get_kind
@@ -75,15 +76,24 @@ def fetch_one(
     now = now or utcnow()
     kind = get_kind(config.kind)
     result = SourceRunResult(name=config.name, kind=config.kind, outcome="failed")
+    # short transactions: none is held open while the network is slow
     with Session(engine) as session:
         run_id = record_store.start_run(session, config.name, config.kind, started_at=now)
-        try:
-            cursor = record_store.load_cursor(session, config.name)
-            ctx = FetchContext(http=http, today=now.date(), now=now, since=since, progress=progress)
-            outcome = kind.fetch(ctx, config, cursor)
-            result.warnings = list(outcome.warnings)
-            for page in outcome.pages:
-                result.warnings.extend(page.parsed.warnings)
+        cursor = record_store.load_cursor(session, config.name)
+    try:
+        ctx = FetchContext(
+            http=http,
+            today=now.date(),
+            now=now,
+            since=since,
+            progress=progress,
+            known_ids=partial(known_ids, engine),
+        )
+        outcome = kind.fetch(ctx, config, cursor)
+        result.warnings = list(outcome.warnings)
+        for page in outcome.pages:
+            result.warnings.extend(page.parsed.warnings)
+        with Session(engine) as session:
             if outcome.not_modified:
                 result.outcome = "not-modified"
             else:
@@ -96,18 +106,17 @@ def fetch_one(
                     now=now,
                 )
                 result.outcome = "ok"
-            session.commit()
-            record_store.finish_run(session, run_id, outcome=result.outcome, summary=result.summary)
-        except DigestError as exc:
-            session.rollback()
-            named = getattr(exc, "source", None) == config.name
-            result.error = str(exc) if named else f"[{config.name}] {exc}"
-            record_store.finish_run(session, run_id, outcome="failed", error=result.error)
-        except Exception as exc:  # a bug in one source must not stop the others
-            session.rollback()
-            result.error = redact(f"internal error: {type(exc).__name__}: {exc}")
-            log.error("%s: %s", config.name, redact("".join(traceback.format_exception(exc))))
-            record_store.finish_run(session, run_id, outcome="failed", error=result.error)
+            session.commit()  # records, payloads and the new cursor together, or nothing
+    except DigestError as exc:
+        named = getattr(exc, "source", None) == config.name
+        result.error = str(exc) if named else f"[{config.name}] {exc}"
+    except Exception as exc:  # a bug in one source must not stop the others
+        result.error = redact(f"internal error: {type(exc).__name__}: {exc}")
+        log.error("%s: %s", config.name, redact("".join(traceback.format_exception(exc))))
+    with Session(engine) as session:
+        record_store.finish_run(
+            session, run_id, outcome=result.outcome, summary=result.summary, error=result.error
+        )
     result.seconds = time.monotonic() - started
     _log_run(result)
     return result
@@ -154,10 +163,9 @@ def fetch_sources(
         fetch_one(engine, http, config, since=since, now=now, progress=progress)
         for config in configs
     ]
-    if any(
-        r.outcome == "ok" and (r.summary.new or r.summary.updated or r.summary.deleted)
-        for r in results
-    ):
+    # Refresh after any stored run (also one that changed nothing: a refresh that failed
+    # last time must get its next chance); a failure here is a failed step, not a crash.
+    if any(r.outcome == "ok" for r in results):
         progress("deduplicating and classifying studies")
         refresh_studies(settings, engine)
     return results
@@ -173,10 +181,29 @@ def reclassify_all(settings: Settings, engine: Engine) -> study_store.RefreshSum
 
 
 def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSummary:
-    with Session(engine) as session:
-        summary = study_store.refresh_studies(session, settings.topics)
-        session.commit()
+    """Recluster and classify, in one transaction; a failure leaves the studies as they were."""
+    try:
+        with Session(engine) as session:
+            summary = study_store.refresh_studies(session, settings.topics)
+            session.commit()
+    except DigestError:
+        raise
+    except Exception as exc:
+        log.error("refresh failed: %s", redact("".join(traceback.format_exception(exc))))
+        raise StoreError(
+            redact(
+                f"deduplicating and classifying studies failed: "
+                f"{type(exc).__name__}: {exc}; the records are stored and the "
+                "next fetch tries again"
+            )
+        ) from exc
     return summary
+
+
+def known_ids(engine: Engine, source: str, source_ids: Sequence[str]) -> set[str]:
+    """Which of these ids of a source are already stored (lets a fetcher skip them)."""
+    with Session(engine) as session:
+        return record_store.stored_ids(session, source, source_ids)
 
 
 BACKLOG_IMPORT = "import"  # Record.fetched_by of imports that are not news

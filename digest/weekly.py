@@ -422,6 +422,7 @@ def send_week(
         smtp_config_from_env,
         write_dry_run,
     )
+    from digest.store.locks import acquire_scheduler_lock
 
     env = dict(os.environ) if env is None else env
     with Session(engine) as session:
@@ -430,5 +431,10 @@ def send_week(
     mail = mail_settings_from_config(settings, env)
     if dry_run is not None:
         return write_dry_run(engine, view, mail, dry_run)
-    with SmtpTransport(smtp_config_from_env(env)) as transport:
+    # One sender at a time per database (a CLI `digest send` beside the scheduler's weekly
+    # run would otherwise both claim the same pending deliveries).
+    with (
+        acquire_scheduler_lock(engine, name="send"),
+        SmtpTransport(smtp_config_from_env(env)) as transport,
+    ):
         return send_digest(engine, view, mail, transport)

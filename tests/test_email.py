@@ -778,3 +778,24 @@ def test_unsubscribed_readers_get_no_more_digests(
     with plain_transport(port) as transport:
         send_digest(db_engine, corpus_digests()[0], MAIL, transport)
     assert recorder.count(ADDRESSES[3]) == 0 and len(recorder.messages) == 4
+
+
+def test_a_second_sender_is_refused_while_one_is_sending(tmp_path: Path) -> None:
+    """`digest send` takes the database's "send" lock: two senders never run at once."""
+    from digest.store.db import make_engine, migrate
+    from digest.store.locks import LockHeldError, acquire_scheduler_lock
+    from digest.weekly import send_week
+    from tests.conftest import make_settings
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    settings = make_settings(
+        url, "  []", "email: {unsubscribe_url: 'https://digest.example.org/unsubscribe'}\n"
+    )
+    env = {"DIGEST_SECRET": "x" * 32, "DIGEST_SMTP_URL": "smtp://127.0.0.1:9"}
+    with (
+        acquire_scheduler_lock(engine, name="send", heartbeat_interval=None),
+        pytest.raises(LockHeldError, match="already doing `send`"),
+    ):
+        send_week(settings, engine, "2026-W46", env=env)

@@ -7,7 +7,7 @@ one transaction with the new cursor, so a failed source stores nothing and keeps
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -46,6 +46,10 @@ def _no_progress(_message: str) -> None:
     return None
 
 
+def _nothing_known(_source: str, _ids: Sequence[str]) -> set[str]:
+    return set()
+
+
 @dataclass(slots=True)
 class FetchContext:
     http: Http
@@ -53,6 +57,9 @@ class FetchContext:
     now: datetime
     since: date | None = None  # `digest fetch --since`: overrides the cursor's start
     progress: Callable[[str], None] = _no_progress
+    # which of a source's ids are already stored: lets a fetcher skip known items without
+    # touching the database itself (the "stop_when" idea of github-to-sqlite)
+    known_ids: Callable[[str, Sequence[str]], set[str]] = _nothing_known
 
 
 class Fetcher(Protocol):

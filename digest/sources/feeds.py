@@ -116,8 +116,10 @@ def fetch_pubmed_rss(
     outcome.pages.append(page_from(response, parsed))
     pmids = [r.source_id for r in parsed.records if r.source == "pubmed_rss"]
     ctx.progress(f"{config.name}: {len(parsed.records)} item(s), {len(pmids)} with a PMID")
-    if config.enrich and pmids:
-        _enrich(ctx, config, pmids, outcome)
+    known = ctx.known_ids("pubmed", pmids)
+    new_pmids = [p for p in pmids if p not in known]
+    if config.enrich and new_pmids:  # PMIDs already held as full PubMed records are skipped
+        _enrich(ctx, config, new_pmids, outcome)
     return outcome
 
 

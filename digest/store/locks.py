@@ -67,16 +67,23 @@ class LockHolder:
 
 
 class LockHeldError(StoreError):
-    """Another scheduler holds the lock; `holder` says who."""
+    """Another process holds the lock (the scheduler's, or a step's); `holder` says who."""
 
     def __init__(self, name: str, holder: LockHolder | None) -> None:
         self.name = name
         self.holder = holder
         who = holder.describe() if holder else "an unknown process"
-        super().__init__(
-            f"another `digest schedule` is already running on this database: {who}. "
-            "Run one scheduler per database; stop the other one first."
-        )
+        if name == "scheduler":
+            message = (
+                f"another `digest schedule` is already running on this database: {who}. "
+                "Run one scheduler per database; stop the other one first."
+            )
+        else:
+            message = (
+                f"another process is already doing `{name}` on this database: {who}. "
+                "Try again when it has finished."
+            )
+        super().__init__(message)
 
 
 def _this_host() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,9 +80,15 @@ def save_payload(
     return digest
 
 
-def load_payload(session: Session, sha256: str) -> bytes | None:
-    payload = session.get(Payload, sha256)
-    return gzip.decompress(payload.body_gz) if payload else None
+def stored_ids(session: Session, source: str, source_ids: Sequence[str]) -> set[str]:
+    if not source_ids:
+        return set()
+    rows = session.exec(
+        select(Record.source_id).where(
+            Record.source == source, col(Record.source_id).in_(list(source_ids))
+        )
+    )
+    return set(rows)
 
 
 def upsert_record(
