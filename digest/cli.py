@@ -302,10 +302,13 @@ def cmd_subscribers(ctx: Context) -> int:
         elif args.action == "remove":
             if not args.value:
                 raise UsageError("digest subscribers remove EMAIL")
-            removed = deliveries.remove_subscriber(session, args.value)
-            print(
-                f"{args.value}: {'unsubscribed' if removed else 'was not subscribed'}", file=ctx.out
-            )
+            if args.erase:  # forget the address and its delivery history entirely
+                erased = deliveries.erase_subscriber(session, args.value)
+                print(f"{args.value}: {'erased' if erased else 'not found'}", file=ctx.out)
+            else:
+                removed = deliveries.remove_subscriber(session, args.value)
+                state = "unsubscribed" if removed else "was not subscribed"
+                print(f"{args.value}: {state}", file=ctx.out)
         elif args.action == "import":
             if not args.value:
                 raise UsageError("digest subscribers import FILE.csv")
@@ -553,6 +556,11 @@ def build_parser() -> argparse.ArgumentParser:
     subs.add_argument("value", nargs="?", help="an email address, or a CSV file for import")
     subs.add_argument("--name", help="the subscriber's name (add)")
     subs.add_argument("--all", action="store_true", help="list unsubscribed addresses too")
+    subs.add_argument(
+        "--erase",
+        action="store_true",
+        help="remove: delete the address and its delivery history (on request)",
+    )
 
     serve = add("serve", cmd_serve, "preview the site locally, with the unsubscribe endpoint")
     serve.add_argument("--dir", type=Path, help="site folder (default: <output_dir>/site)")

@@ -29,8 +29,3 @@ def week_of(day: date | datetime) -> str:
 def last_complete_week(today: date) -> str:
     """The most recent ISO week that has fully ended before `today`."""
     return week_of(today - timedelta(days=today.isoweekday()))
-
-
-def previous_week(week: str) -> str:
-    monday, _ = parse_week(week)
-    return week_of(monday - timedelta(days=7))

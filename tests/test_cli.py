@@ -163,3 +163,33 @@ def test_import_export_roundtrip(tmp_path: Path) -> None:
     assert ["nct", "NCT02399969"] in study["identifiers"]
     code, out, _ = run("--config", str(config), "export", "--format", "csv")
     assert code == 0 and out.splitlines()[0].startswith("slug,primary_id,title")
+
+
+def test_subscribers_add_list_remove_erase(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  []")
+    assert run("--config", str(config), "init")[0] == 0
+    assert (
+        run(
+            "--config",
+            str(config),
+            "subscribers",
+            "add",
+            "Reader@Example.org",
+            "--name",
+            "A Reader",
+        )[1]
+        == "reader@example.org: added\n"
+    )
+    assert run("--config", str(config), "subscribers", "add", "not-an-address")[0] == 1
+    csv = tmp_path / "list.csv"
+    csv.write_text("email,name\nsecond@example.org,Second\nbroken\n")
+    _, out, err = run("--config", str(config), "subscribers", "import", str(csv))
+    assert "added 1" in out and "invalid 1" in out and "line 3" in err
+    assert run("--config", str(config), "subscribers", "remove", "second@example.org")[0] == 0
+    listed = run("--config", str(config), "subscribers", "list", "--all")[1]
+    assert "second@example.org\tSecond\tunsubscribed" in listed
+    out = run("--config", str(config), "subscribers", "remove", "second@example.org", "--erase")[1]
+    assert out.strip() == "second@example.org: erased"
+    assert (
+        "second@example.org" not in run("--config", str(config), "subscribers", "list", "--all")[1]
+    )

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from sqlalchemy.engine import Engine
 
@@ -141,25 +140,3 @@ def make_unsubscribe_app(engine: Engine, mail: MailSettings, path: str | None = 
         return respond(start, "200 OK", _page("Unsubscribe", body, site_title), method)
 
     return app
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        # request lines carry tokens (which carry addresses): keep them out of the logs
-        log.debug("unsubscribe request %s", args[1] if len(args) > 1 else "")
-
-
-def serve_unsubscribe(
-    engine: Engine, mail: MailSettings, host: str = "127.0.0.1", port: int = 8080
-) -> None:
-    """Serve the app until interrupted (behind a TLS-terminating proxy in production)."""
-    with make_server(
-        host, port, make_unsubscribe_app(engine, mail), handler_class=_QuietHandler
-    ) as server:
-        log.info(
-            "unsubscribe endpoint on http://%s:%d%s",
-            host,
-            port,
-            urlsplit(mail.unsubscribe_url).path,
-        )
-        server.serve_forever()

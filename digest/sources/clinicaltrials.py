@@ -6,7 +6,7 @@ repeat the first page's parameters (the API requires it) with the new pageToken.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from digest.config import ClinicalTrialsSource
@@ -25,7 +25,7 @@ def fetch_clinicaltrials(
 ) -> FetchOutcome:
     base = base_url_of(config, CTGOV_BASE)
     since = ctx.since or (
-        _date(cursor["updated_since"])
+        date.fromisoformat(cursor["updated_since"])
         if cursor.get("updated_since")
         else ctx.today - timedelta(days=config.backfill_days)
     )
@@ -74,12 +74,6 @@ def fetch_clinicaltrials(
             )
         seen_tokens.add(token)
     raise FetchError(f"more than {MAX_PAGES} pages; narrow the query", source=config.name)
-
-
-def _date(text: str) -> Any:
-    from datetime import date
-
-    return date.fromisoformat(text)
 
 
 def parse_clinicaltrials_payload(payload: bytes, content_type: str | None = None) -> ParseResult:

@@ -108,6 +108,7 @@ def refresh_studies(
     for index, (study, keys) in enumerate(zip(chosen, result.clusters, strict=True)):
         member_rows = [by_id[k] for k in keys]
         member_records = [records[k] for k in keys]
+        before = _snapshot(study)
         merged, provenance = merge_fields(member_records)
         for name, value in merged.items():
             setattr(study, name, value)
@@ -122,8 +123,9 @@ def refresh_studies(
             _apply_classification(study, classify_merged(member_records, topics))
             study.classified_with = fingerprint
             summary.reclassified += 1
-        study.updated_at = now
-        session.add(study)
+        if study.id is None or _snapshot(study) != before:  # unchanged studies: no UPDATE
+            study.updated_at = now
+            session.add(study)
         for row in member_rows:
             if row.study_id != study.id:
                 row.study_id = study.id
@@ -138,6 +140,13 @@ def refresh_studies(
     summary.studies = len(chosen)
     session.flush()
     return summary
+
+
+_UNTRACKED = {"id", "slug", "updated_at"}
+
+
+def _snapshot(study: Study) -> tuple[Any, ...]:
+    return tuple(getattr(study, name) for name in Study.model_fields if name not in _UNTRACKED)
 
 
 def _apply_classification(study: Study, call: Any) -> None:
@@ -211,18 +220,27 @@ def _drop_orphans(
 def _rewrite_links(
     session: Session, result: Any, by_id: dict[int, Record], chosen: list[Study]
 ) -> int:
-    session.exec(delete(StudyLink))
-    seen: set[tuple[int, int, str]] = set()
+    """Make the stored links equal the run's links, touching only what differs."""
+    wanted: dict[tuple[int, int, str], str] = {}
     for link in result.links:
         a = chosen[result.cluster_of[link.key_a]].id
         b = chosen[result.cluster_of[link.key_b]].id
-        if a is None or b is None or a == b or (a, b, link.kind) in seen:
+        if a is not None and b is not None and a != b:
+            wanted.setdefault((a, b, link.kind), link.evidence)
+    total = len(wanted)
+    for row in session.exec(select(StudyLink)):
+        key = (row.from_study_id, row.to_study_id, row.kind)
+        if key not in wanted:
+            session.delete(row)
             continue
-        seen.add((a, b, link.kind))
-        session.add(
-            StudyLink(from_study_id=a, to_study_id=b, kind=link.kind, evidence=link.evidence)
-        )
-    return len(seen)
+        evidence = wanted.pop(key)
+        if row.evidence != evidence:
+            row.evidence = evidence
+            session.add(row)
+    session.flush()
+    for (a, b, kind), evidence in sorted(wanted.items()):
+        session.add(StudyLink(from_study_id=a, to_study_id=b, kind=kind, evidence=evidence))
+    return total
 
 
 def _save_candidates(session: Session, result: Any) -> int:
