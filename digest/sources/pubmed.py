@@ -124,6 +124,8 @@ def _esearch(
     params = {
         "db": "pubmed",
         "term": config.query,
+        # the History server keeps the result set (WebEnv) for follow-up requests; we fetch
+        # by explicit ids so that missing PMIDs can be named and retried
         "usehistory": "y",
         "datetype": datetype,
         "mindate": _ncbi_date(window_from),
