@@ -23,6 +23,7 @@ from digest.parsers.text import (
     normalize_nct,
     normalize_pmid,
     paragraphs_to_text,
+    records_skipping_bad,
 )
 
 SOURCE = "clinicaltrials"
@@ -86,15 +87,7 @@ def ctgov_page_info(payload: bytes) -> tuple[str | None, int | None]:
 
 def parse_ctgov_json(payload: bytes) -> ParseResult:
     """A v2 search page {"studies": [...]} or a single /studies/{nctId} object."""
-    result = ParseResult()
-    for index, study in enumerate(_studies_of(_load_json(payload))):
-        try:
-            result.records.append(study_to_record(study))
-        except ParseError as exc:
-            result.warnings.append(f"study #{index} skipped: {exc}")
-    if result.warnings and not result.records:
-        raise ParseError(f"no usable study in payload ({result.warnings[0]})", source=SOURCE)
-    return result
+    return records_skipping_bad(_studies_of(_load_json(payload)), study_to_record, "study", SOURCE)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from digest.parsers.text import (
     normalize_doi,
     normalize_pmcid,
     normalize_pmid,
+    records_skipping_bad,
 )
 
 SOURCE = "europepmc"
@@ -108,15 +109,7 @@ def _element_to_object(element: Any) -> Any:
 
 
 def _parse_results(results: list[Any]) -> ParseResult:
-    outcome = ParseResult()
-    for index, item in enumerate(results):
-        try:
-            outcome.records.append(result_to_record(item))
-        except ParseError as exc:
-            outcome.warnings.append(f"result #{index} skipped: {exc}")
-    if outcome.warnings and not outcome.records:
-        raise ParseError(f"no usable result in payload ({outcome.warnings[0]})", source=SOURCE)
-    return outcome
+    return records_skipping_bad(results, result_to_record, "result", SOURCE)
 
 
 # --------------------------------------------------------------------------- fields

@@ -8,8 +8,13 @@ tags are removed, entities are decoded once).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from digest.errors import ParseError
+from digest.model import ParseResult, RecordData
 
 # Elements whose start or end begins a new paragraph in the plain text.
 _BLOCK_TAGS = frozenset(
@@ -205,3 +210,19 @@ def find_pmid_in_url(url: str | None) -> str | None:
         return None
     match = _PUBMED_URL_PATH.match(parts.path)
     return normalize_pmid(match.group(1)) if match else None
+
+
+def records_skipping_bad(
+    items: Iterable[Any], to_record: Callable[[Any], RecordData], what: str, source: str
+) -> ParseResult:
+    """One record per item; a bad item is skipped with a warning, and the payload fails
+    only when every item was bad (one broken entry never loses the rest)."""
+    result = ParseResult()
+    for index, item in enumerate(items):
+        try:
+            result.records.append(to_record(item))
+        except ParseError as exc:
+            result.warnings.append(f"{what} #{index} skipped: {exc}")
+    if result.warnings and not result.records:
+        raise ParseError(f"no usable {what} in payload ({result.warnings[0]})", source=source)
+    return result
