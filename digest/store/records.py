@@ -91,6 +91,24 @@ def stored_ids(session: Session, source: str, source_ids: Sequence[str]) -> set[
     return set(rows)
 
 
+def _existing_rows(
+    session: Session, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Record]:
+    """Stored rows for (source, source_id) keys, fetched in a few IN queries."""
+    by_source: dict[str, list[str]] = {}
+    for source, source_id in keys:
+        by_source.setdefault(source, []).append(source_id)
+    found: dict[tuple[str, str], Record] = {}
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in session.exec(
+                select(Record).where(Record.source == source, col(Record.source_id).in_(chunk))
+            ):
+                found[(row.source, row.source_id)] = row
+    return found
+
+
 def upsert_record(
     session: Session,
     data: RecordData,
@@ -99,39 +117,40 @@ def upsert_record(
     payload_sha256: str | None,
     describe_change: ChangeDescriber,
     now: datetime,
-) -> tuple[str, Record]:
-    """Insert or update one record; returns ("new"|"updated"|"unchanged", row)."""
+    row: Record | None = None,
+) -> str:
+    """Insert or update one record (no flush); returns "new", "updated" or "unchanged".
+
+    `row` is the stored row of this (source, source_id), if any (the caller looks rows up
+    in bulk). Identifiers are written by `write_identifiers` after the caller's flush.
+    """
     new_hash = data.content_hash()
-    row = session.exec(
-        select(Record).where(Record.source == data.source, Record.source_id == data.source_id)
-    ).first()
     if row is None:
-        row = Record(
-            source=data.source,
-            source_id=data.source_id,
-            fetched_by=fetched_by,
-            data=data.to_json_dict(),
-            content_hash=new_hash,
-            payload_sha256=payload_sha256,
-            first_seen=now,
-            last_seen=now,
-            last_changed=now,
+        session.add(
+            Record(
+                source=data.source,
+                source_id=data.source_id,
+                fetched_by=fetched_by,
+                data=data.to_json_dict(),
+                content_hash=new_hash,
+                payload_sha256=payload_sha256,
+                first_seen=now,
+                last_seen=now,
+                last_changed=now,
+            )
         )
-        session.add(row)
-        session.flush()
-        _replace_identifiers(session, row, data)
-        return "new", row
+        return "new"
     row.last_seen = now
     row.fetched_by = fetched_by
     if row.content_hash == new_hash and not row.deleted:
         session.add(row)
-        return "unchanged", row
+        return "unchanged"
     described = describe_change(row.data, data.to_json_dict())
-    if described is not None:
+    if described is not None and row.id is not None:
         summary, diff = described
         session.add(
             RecordChange(
-                record_id=row.id or 0,
+                record_id=row.id,
                 detected_at=now,
                 summary=summary,
                 diff=diff,
@@ -145,16 +164,24 @@ def upsert_record(
     row.last_changed = now
     row.deleted = False
     session.add(row)
-    session.flush()
-    _replace_identifiers(session, row, data)
-    return "updated", row
+    return "updated"
 
 
-def _replace_identifiers(session: Session, row: Record, data: RecordData) -> None:
-    assert row.id is not None
-    session.exec(delete(RecordIdentifier).where(col(RecordIdentifier.record_id) == row.id))
-    for scheme, value in sorted(record_identifiers(data)):
-        session.add(RecordIdentifier(record_id=row.id, scheme=scheme, value=value))
+def write_identifiers(session: Session, rows: Sequence[tuple[Record, RecordData]]) -> None:
+    """Replace the identifier rows of these (flushed) records in two statements."""
+    ids = [row.id for row, _ in rows if row.id is not None]
+    for start in range(0, len(ids), 500):
+        session.exec(
+            delete(RecordIdentifier).where(
+                col(RecordIdentifier.record_id).in_(ids[start : start + 500])
+            )
+        )
+    session.add_all(
+        RecordIdentifier(record_id=row.id, scheme=scheme, value=value)
+        for row, data in rows
+        if row.id is not None
+        for scheme, value in sorted(record_identifiers(data))
+    )
     session.flush()
 
 
@@ -181,28 +208,47 @@ def save_outcome(
     describe_change: ChangeDescriber,
     now: datetime | None = None,
 ) -> SaveSummary:
-    """Store one successful source run and its new cursor (no commit)."""
+    """Store one successful source run and its new cursor (no commit).
+
+    Rows are looked up in bulk and flushed once, so the cost stays near-linear in the
+    number of records; a record reported twice in one run is saved once, last word wins.
+    """
     now = now or utcnow()
     summary = SaveSummary()
+    latest: dict[tuple[str, str], tuple[RecordData, str]] = {}
     for page in outcome.pages:
         sha = save_payload(session, source_name, page.url, page.content, page.content_type)
         for data in page.parsed.records:
             summary.fetched += 1
-            status, row = upsert_record(
-                session,
-                data,
-                fetched_by=source_name,
-                payload_sha256=sha,
-                describe_change=describe_change,
-                now=now,
-            )
-            if status == "new":
-                summary.new += 1
-            elif status == "updated":
-                summary.updated += 1
-                summary.changed_record_ids.append(row.id or 0)
-            else:
-                summary.unchanged += 1
+            key = (data.source, data.source_id)
+            latest.pop(key, None)  # keep arrival order, with the latest version
+            latest[key] = (data, sha)
+    existing = _existing_rows(session, latest)
+    touched: list[tuple[tuple[str, str], RecordData]] = []
+    for key, (data, sha) in latest.items():
+        status = upsert_record(
+            session,
+            data,
+            fetched_by=source_name,
+            payload_sha256=sha,
+            describe_change=describe_change,
+            now=now,
+            row=existing.get(key),
+        )
+        if status == "new":
+            summary.new += 1
+            touched.append((key, data))
+        elif status == "updated":
+            summary.updated += 1
+            touched.append((key, data))
+        else:
+            summary.unchanged += 1
+    summary.unchanged += summary.fetched - len(latest)  # repeats within the run
+    session.flush()
+    rows = _existing_rows(session, [key for key, _ in touched])
+    write_identifiers(session, [(rows[key], data) for key, data in touched])
+    summary.changed_record_ids = [rows[key].id or 0 for key, data in touched if key in existing]
+    for page in outcome.pages:
         source_of_deletions = page.parsed.records[0].source if page.parsed.records else kind
         summary.deleted += mark_deleted(session, source_of_deletions, page.parsed.deleted_ids, now)
     save_cursor(session, source_name, kind, outcome.cursor, now)
