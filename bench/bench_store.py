@@ -1,6 +1,6 @@
 """Dedupe through the database: store N records, refresh studies, then N more and refresh.
 
-`python -m bench.bench_store [--scale 50000] [--db URL]` uses the same scaled records as
+`python -m bench.bench_store [--scale 5000] [--db URL]` (50,000 takes ~5 min and ~1.3 GB) uses the same scaled records as
 bench_dedupe (derived from real corpus records) and times what a fetch pays on top of the
 pure clustering: saving records (payload, identifiers, change detection) and
 `refresh_studies` (recluster everything, map onto existing studies, classify new ones).
@@ -64,7 +64,7 @@ def _refresh(engine: Any, topics: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, summary
 
 
-def run(scale: int = 50_000, database_url: str | None = None) -> dict[str, Any]:
+def run(scale: int = 5_000, database_url: str | None = None) -> dict[str, Any]:
     topics = load_settings(ROOT / "sources.yaml", env={}).topics
     records, _truth = build_scale_set(build_eval_set(seed=SEED), stored=scale, new=scale)
     unique: dict[tuple[str, str], RecordData] = {}
@@ -117,7 +117,7 @@ def run(scale: int = 50_000, database_url: str | None = None) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_store", description=__doc__)
-    parser.add_argument("--scale", type=int, default=50_000)
+    parser.add_argument("--scale", type=int, default=5_000)
     parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     run(args.scale, args.db)
