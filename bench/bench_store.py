@@ -2,8 +2,9 @@
 
 `python -m bench.bench_store [--scale 5000] [--db URL]` (50,000 takes ~5 min and ~1.3 GB)
 uses the same scaled records as bench_dedupe (derived from real corpus records) and times
-what a fetch pays on top of the pure clustering: saving records (payload, identifiers, change detection) and
-`refresh_studies` (recluster everything, map onto existing studies, classify new ones).
+what a fetch pays on top of the pure clustering: saving records (payload, identifiers,
+change detection) and `refresh_studies` (recluster everything, map onto existing studies,
+classify new ones).
 SQLite in a temporary folder unless --db names another database.
 """
 
