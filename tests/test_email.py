@@ -602,9 +602,10 @@ def _contexts(certificate: tuple[Path, Path]) -> tuple[ssl.SSLContext, ssl.SSLCo
     return server, client
 
 
-def test_starttls_then_login(
-    db_engine: Engine, certificate: tuple[Path, Path], caplog: pytest.LogCaptureFixture
-) -> None:
+def _starttls_server(
+    certificate: tuple[Path, Path],
+) -> tuple[Controller, Recorder, int, ssl.SSLContext]:
+    """A started SMTP server on 127.0.0.1 that requires STARTTLS and a login."""
     server_context, client_context = _contexts(certificate)
     recorder = Recorder()
     port = free_port()
@@ -618,6 +619,13 @@ def test_starttls_then_login(
         authenticator=recorder.authenticate,
     )
     controller.start()
+    return controller, recorder, port, client_context
+
+
+def test_starttls_then_login(
+    db_engine: Engine, certificate: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    controller, recorder, port, client_context = _starttls_server(certificate)
     add_readers(db_engine, ADDRESSES[:2])
     config = parse_smtp_url(f"smtp+starttls://digest-user@127.0.0.1:{port}", "s3cret-pw")
     try:
@@ -636,19 +644,7 @@ def test_starttls_then_login(
 def test_wrong_password_stops_the_run_without_retrying(
     db_engine: Engine, certificate: tuple[Path, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server_context, client_context = _contexts(certificate)
-    recorder = Recorder()
-    port = free_port()
-    controller = Controller(
-        recorder,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=server_context,
-        require_starttls=True,
-        auth_required=True,
-        authenticator=recorder.authenticate,
-    )
-    controller.start()
+    controller, recorder, port, client_context = _starttls_server(certificate)
     add_readers(db_engine, ADDRESSES[:2])
     config = SmtpConfig("127.0.0.1", port, "starttls", "digest-user", "wrong-pw")
     delays: list[float] = []

@@ -262,12 +262,10 @@ def _globals() -> dict[str, Any]:
     return {"h": HELPERS, "designs": designs}
 
 
-@functools.cache
-def html_env() -> jinja2.Environment:
-    """HTML: autoescape on, undefined names are errors."""
+def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("digest", "templates"),
-        autoescape=True,
+        autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -279,20 +277,17 @@ def html_env() -> jinja2.Environment:
 
 
 @functools.cache
+def html_env() -> jinja2.Environment:
+    """HTML: autoescape on, undefined names are errors."""
+    return _environment(autoescape=True)
+
+
+@functools.cache
 def text_env() -> jinja2.Environment:
     """Markdown and plain text: no HTML escaping; templates escape Markdown with `md`."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("digest", "templates"),
-        autoescape=False,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = _environment(autoescape=False)
     env.filters["md"] = sanitize.markdown_escape
     env.filters["line"] = sanitize.one_line
     env.filters["wrap"] = wrap_text
     env.filters["badge"] = badge_label
-    env.filters["comparator"] = comparator_label
-    env.globals.update(_globals())
     return env
