@@ -28,11 +28,11 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from digest import dedupe
+from digest.facts import normalize_doi, normalize_pmcid, normalize_pmid
 from digest.model import RecordData
 from digest.parsers.clinicaltrials import parse_ctgov_json, parse_ctgov_legacy_xml
 from digest.parsers.europepmc import parse_europepmc_json, parse_europepmc_xml
 from digest.parsers.pubmed import parse_efetch
-from digest.parsers.text import normalize_doi, normalize_pmcid, normalize_pmid
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 SEED = 20261122

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-NOTICE_REF_TYPES = {
-    "RetractionIn": "retracted",
-    "ErratumIn": "erratum published",
-    "ExpressionOfConcernIn": "expression of concern",
-}
+from digest import facts
+from digest.model import RecordData
 
 
 def describe_change(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -60,15 +57,11 @@ def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def _new_notices(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    notes: list[str] = []
-    old_types = set(old.get("publication_types") or [])
-    if "Retracted Publication" in set(new.get("publication_types") or []) - old_types:
-        notes.append("retracted")
-    old_refs = {c.get("ref_type") for c in (old.get("extra") or {}).get("comments_corrections", [])}
-    for item in (new.get("extra") or {}).get("comments_corrections", []):
-        ref_type = item.get("ref_type")
-        if ref_type in NOTICE_REF_TYPES and ref_type not in old_refs:
-            label = NOTICE_REF_TYPES[ref_type]
-            if label not in notes:
-                notes.append(label)
-    return notes
+    """What a record newly says about itself: retracted, an erratum, a concern."""
+    before, after = RecordData.from_json_dict(old), RecordData.from_json_dict(new)
+    checks = (
+        ("retracted", facts.is_retracted),
+        ("erratum published", facts.has_erratum),
+        ("expression of concern", facts.has_concern),
+    )
+    return [label for label, said in checks if said(after) and not said(before)]

@@ -60,16 +60,26 @@ from typing import Any, Generic, Literal, NamedTuple, TypeVar
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
 
-from digest.model import RECORD_FIELDS, RecordData
-from digest.parsers.nccih import canonical_page_url
-from digest.parsers.text import (
+from digest import facts
+from digest.facts import (
+    NOTICE_LINK_KINDS,
+    RELATION_EFFECTS,
+    VERSION_RELATIONS,
+    NoticeKind,
+    StudyFlag,
     find_dois,
     find_nct_ids,
+    is_preprint,
     normalize_doi,
     normalize_nct,
     normalize_pmcid,
     normalize_pmid,
+    normalize_ppr,
+    notice_target_title,
+    relation_ids,
 )
+from digest.model import RECORD_FIELDS, RecordData
+from digest.parsers.nccih import canonical_page_url
 
 K = TypeVar("K", bound=Hashable)
 Decision = Literal["merge", "keep-apart"]
@@ -103,28 +113,8 @@ _MAX_TRIALS_PER_PAPER = 3  # a paper naming more trials is a review: no trial li
 _MAX_TRIAL_GROUP = 30  # publications per NCT above this get registration links only
 _MIN_TITLE_KEY = 12  # shorter normalised titles ("Correction.") never merge on title
 
-# Publication types (lower-cased) of notices about another work, and of a retracted work.
-_NOTICE_PUBTYPES: dict[str, str] = {
-    "published erratum": "erratum",
-    "correction": "erratum",
-    "retraction of publication": "retraction",
-    "retraction notice": "retraction",
-    "expression of concern": "concern",
-}
-_RETRACTED_PUBTYPES = frozenset({"retracted publication"})
 _PROTOCOL_PUBTYPES = frozenset({"clinical trial protocol", "study protocol", "protocol"})
 
-_NOTICE_TITLE = re.compile(
-    r"^\W*(?:"
-    r"(?P<erratum>errat(?:um|a)|corrigend(?:um|a)|department of error)\b"
-    r"|(?P<erratum2>correction)(?:\s+(?:to|notice)\b|\s*[:.\-\u2013\u2014]|\s*$)"
-    r"|(?P<retraction>notice of retraction|retraction (?:note|notice)|withdrawal notice)\b"
-    r"|(?P<retraction2>retraction)(?:\s+(?:to|for)\b|\s*[:.\-\u2013\u2014]|\s*$)"
-    r"|(?P<concern>(?:editorial )?expression of concern)\b"
-    r")\s*(?:to|for|of|in|on)?\s*[:.\-\u2013\u2014]?\s*(?P<rest>.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
-_RETRACTED_TITLE = re.compile(r"^\W*retracted\s*(?:article)?\s*[:.\-\u2013\u2014]", re.I)
 _PROTOCOL_TITLE = re.compile(r"\bprotocol\b", re.IGNORECASE)
 _WORD_WITH_DIGIT = re.compile(r"\b\w*\d\w*\b")
 _PMID_IN_TEXT = re.compile(r"\bPMID\s*:?\s*(\d{1,9})\b", re.IGNORECASE)
@@ -133,19 +123,11 @@ _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:_-]*(?:\s[^<>]*)?/?>")
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _NON_WORD = re.compile(r"[\W_]+")
 _EPMC_ID = re.compile(r"^(?P<src>[A-Z]{3})[:/](?P<id>.+)$")
-_PPR_ID = re.compile(r"^PPR\d+$", re.IGNORECASE)
 _ET_AL = re.compile(r"^(?:et\.? ?al\.?|and others|others)$", re.IGNORECASE)
 _COLLECTIVE = re.compile(
     r"\b(?:group|consortium|investigators|collaborat\w*|committee|network|society|"
     r"association|trialists|team|council|panel|writing|task force|study)\b",
     re.IGNORECASE,
-)
-# DOIs of preprint servers: bioRxiv/medRxiv (10.1101 + date or bare number, unlike CSHL
-# journals), Research Square, SSRN, Preprints.org, OSF, arXiv, JMIR Preprints.
-_PREPRINT_DOI = re.compile(
-    r"^(?:10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,}(?:v\d+)?"
-    r"|10\.21203/rs\.|10\.2139/ssrn\.|10\.20944/preprints|10\.31219/osf\.io"
-    r"|10\.48550/arxiv\.|10\.2196/preprints\.)"
 )
 _GREEK = str.maketrans(
     {
@@ -342,36 +324,9 @@ def is_registration(record: RecordData) -> bool:
     return record.source in REGISTRY_SOURCES
 
 
-def is_preprint(record: RecordData) -> bool:
-    """A preprint: flagged by its parser, a Europe PMC PPR record, a preprint-server DOI
-    or a "preprint" publication type."""
-    extra = record.extra
-    if extra.get("is_preprint") or str(extra.get("epmc_source") or "").upper() == "PPR":
-        return True
-    if record.source == "europepmc" and record.source_id.upper().startswith("PPR"):
-        return True
-    doi = normalize_doi(record.doi)
-    if doi and _PREPRINT_DOI.match(doi):
-        return True
-    return any(t.strip().lower() == "preprint" for t in record.publication_types)
-
-
-def notice_kind(record: RecordData) -> str | None:
-    """'erratum', 'retraction' or 'concern' when the record is a notice about another work."""
-    if is_registration(record):
-        return None
-    for pubtype in record.publication_types:
-        kind = _NOTICE_PUBTYPES.get(pubtype.strip().lower())
-        if kind:
-            return kind
-    match = _NOTICE_TITLE.match(record.title or "")
-    if not match:
-        return None
-    if match.group("erratum") or match.group("erratum2"):
-        return "erratum"
-    if match.group("retraction") or match.group("retraction2"):
-        return "retraction"
-    return "concern"
+def notice_kind(record: RecordData) -> NoticeKind | None:
+    """The notice kind of a record ('retraction', 'erratum', 'expression-of-concern')."""
+    return facts.notice_kind(record, registration=is_registration(record))
 
 
 def is_protocol(record: RecordData) -> bool:
@@ -397,7 +352,7 @@ def _europepmc_ids(record: RecordData) -> set[Identifier]:
     if src == "PMC" or value.upper().startswith("PMC"):
         pmcid = normalize_pmcid(value)
         return {("pmcid", pmcid)} if pmcid else set()
-    if src == "PPR" or _PPR_ID.match(value):
+    if src == "PPR" or normalize_ppr(value):
         return {("ppr", value.upper())}
     return {("epmc", f"{src}:{value}")} if src else set()
 
@@ -454,65 +409,26 @@ def link_identifiers(record: RecordData) -> set[Identifier]:
 
 @dataclass(frozen=True, slots=True)
 class _Reference:
-    """One entry in a record's comments/corrections list, normalised."""
+    """One typed relation of a record, with its target's identifiers normalised."""
 
-    relation: str  # lower-case, no spaces: "erratumfor", "retractionin", "preprintof", ...
+    relation: str  # a digest.facts.RELATION_KINDS value
     ids: frozenset[Identifier]
-
-
-def _reference_ids(entry: Mapping[str, Any]) -> set[Identifier]:
-    ids: set[Identifier] = set()
-    src = str(entry.get("source") or "").upper()
-    raw_id = str(entry.get("id") or "").strip()
-    pmid = normalize_pmid(str(entry.get("pmid") or "")) or (
-        normalize_pmid(raw_id) if src in ("", "MED") else None
-    )
-    if pmid:
-        ids.add(("pmid", pmid))
-    if src == "PMC" and normalize_pmcid(raw_id):
-        ids.add(("pmcid", str(normalize_pmcid(raw_id))))
-    if src == "PPR" or _PPR_ID.match(raw_id):
-        ids.add(("ppr", raw_id.upper()))
-    doi = normalize_doi(str(entry.get("doi") or ""))
-    if doi:
-        ids.add(("doi", doi))
-    text = " ".join(str(entry.get(k) or "") for k in ("ref_source", "reference", "RefSource"))
-    ids.update(("doi", d) for d in find_dois(text))
-    return ids
+    target_retracted: bool = False
 
 
 def _references(record: RecordData) -> list[_Reference]:
-    entries: list[Any] = []
-    for key in ("comments_corrections", "comment_corrections"):
-        value = record.extra.get(key)
-        if isinstance(value, list):
-            entries.extend(value)
-    for key, relation in (("published_version", "preprintof"), ("preprint", "preprintin")):
-        value = record.extra.get(key)
-        if isinstance(value, Mapping):
-            entries.append({**value, "type": relation})
-    found = []
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            continue
-        raw_type = entry.get("ref_type") or entry.get("type") or entry.get("RefType") or ""
-        relation = re.sub(r"[^a-z]", "", str(raw_type).lower())
-        if relation:  # kept without ids too: "ErratumIn" alone still flags the record
-            found.append(_Reference(relation, frozenset(_reference_ids(entry))))
-    return found
+    return [
+        _Reference(r.kind, frozenset(relation_ids(r)), r.target_retracted) for r in record.relations
+    ]
 
 
 def _registry_references(record: RecordData) -> list[tuple[str, str, bool]]:
     """(pmid, type, retracted) of a registration's result/derived publications."""
-    found = []
-    for item in record.extra.get("references") or []:
-        if not isinstance(item, Mapping):
-            continue
-        pmid = normalize_pmid(str(item.get("pmid") or ""))
-        kind = str(item.get("type") or "").upper()
-        if pmid and kind in ("RESULT", "DERIVED"):
-            found.append((pmid, kind, bool(item.get("retractions"))))
-    return found
+    return [
+        (pmid, str(r.note or "RESULT"), r.target_retracted)
+        for r in record.relations
+        if r.kind == "results-in" and (pmid := normalize_pmid(r.pmid))
+    ]
 
 
 # --------------------------------------------------------------------------- features
@@ -526,7 +442,7 @@ class _Features:
     source_id: str
     ids: tuple[Identifier, ...]  # identifiers() without the record's own source id
     kind: str  # article | notice | registration
-    notice: str | None
+    notice: NoticeKind | None
     protocol: bool | None  # None: no publication type or design to tell
     preprint: bool
     precedence: int
@@ -938,7 +854,7 @@ def _version_pairs(run: _Run[K]) -> list[tuple[int, int, str]]:
     pairs = set()
     for i, record in enumerate(run.records):
         for reference in _references(record):
-            if reference.relation not in ("preprintof", "preprintin", "updateof", "updatein"):
+            if reference.relation not in VERSION_RELATIONS:
                 continue
             for target in sorted(
                 {t for ident in reference.ids for t in run.id_index.get(ident, [])}
@@ -1090,36 +1006,10 @@ class _Linker:
         self.outgoing.add((a, kind))
 
 
-# ref type on the notice (or newer work) -> (link kind, flag set on the target)
-_OUTGOING: dict[str, tuple[str, str | None]] = {
-    "retractionof": ("retraction-of", "retracted"),
-    "erratumfor": ("erratum-for", "erratum"),
-    "expressionofconcernfor": ("expression-of-concern-for", None),
-    "commenton": ("comment-on", None),
-    "updateof": ("update-of", None),
-    "republishedfrom": ("republished-from", None),
-    "retractedandrepublishedfrom": ("republished-from", "retracted"),
-    "correctedandrepublishedfrom": ("republished-from", "erratum"),
-}
-# ref type on the target, naming the notice -> (link kind, flag set on this record)
-_INCOMING: dict[str, tuple[str, str | None]] = {
-    "retractionin": ("retraction-of", "retracted"),
-    "erratumin": ("erratum-for", "erratum"),
-    "expressionofconcernin": ("expression-of-concern-for", None),
-    "commentin": ("comment-on", None),
-    "updatein": ("update-of", None),
-    "republishedin": ("republished-from", None),
-    "retractedandrepublishedin": ("republished-from", "retracted"),
-    "correctedandrepublishedin": ("republished-from", "erratum"),
-}
-_NOTICE_LINKS = {
-    "erratum": ("erratum-for", "erratum"),
-    "retraction": ("retraction-of", "retracted"),
-    "concern": ("expression-of-concern-for", None),
-}
+_NOTICE_FLAGS: dict[NoticeKind, StudyFlag] = {"retraction": "retracted", "erratum": "erratum"}
 
 
-def _flag(linker: _Linker, cluster: int, flag: str | None) -> None:
+def _flag(linker: _Linker, cluster: int, flag: StudyFlag | None) -> None:
     if flag == "retracted":
         linker.retracted.add(cluster)
     elif flag == "erratum":
@@ -1132,18 +1022,19 @@ def _link_references(linker: _Linker, run: _Run[K]) -> None:
         evidence = f"{record.source}:{record.source_id}"
         for reference in _references(record):
             relation = reference.relation
-            if relation in _OUTGOING:
-                kind, flag = _OUTGOING[relation]
+            effect = RELATION_EFFECTS.get(relation)
+            if effect is None:
+                continue
+            if effect.outgoing:
                 for target in linker.clusters_of(reference.ids):
                     if target != own:
-                        linker.link(own, target, kind, f"{evidence} {relation}")
-                        _flag(linker, target, flag)
-            elif relation in _INCOMING:
-                kind, flag = _INCOMING[relation]
-                _flag(linker, own, flag)
+                        linker.link(own, target, effect.link, f"{evidence} {relation}")
+                        _flag(linker, target, effect.flag)
+            else:
+                _flag(linker, own, effect.flag)
                 for source in linker.clusters_of(reference.ids):
                     if source != own:
-                        linker.link(source, own, kind, f"{evidence} {relation}")
+                        linker.link(source, own, effect.link, f"{evidence} {relation}")
 
 
 def _link_notices(linker: _Linker, run: _Run[K], title_index: Mapping[str, list[int]]) -> None:
@@ -1152,7 +1043,8 @@ def _link_notices(linker: _Linker, run: _Run[K], title_index: Mapping[str, list[
         if feature.kind != "notice" or feature.notice is None:
             continue
         own = linker.cluster_index[i]
-        kind, flag = _NOTICE_LINKS[feature.notice]
+        kind = NOTICE_LINK_KINDS[feature.notice]
+        flag = _NOTICE_FLAGS.get(feature.notice)
         if (own, kind) in linker.outgoing:
             continue  # its comments/corrections entries already named the target
         record = run.records[i]
@@ -1173,10 +1065,10 @@ def _link_notices(linker: _Linker, run: _Run[K], title_index: Mapping[str, list[
 def _title_targets(
     title: str, title_index: Mapping[str, list[int]], linker: _Linker, own: int
 ) -> list[int]:
-    match = _NOTICE_TITLE.match(title or "")
-    if not match:
+    rest = notice_target_title(title)
+    if rest is None:
         return []
-    key = "".join(_spelling_key(w) for w in normalize_title(match.group("rest")).split())
+    key = "".join(_spelling_key(w) for w in normalize_title(rest).split())
     if len(key) < _MIN_TITLE_KEY:
         return []
     clusters = sorted({linker.cluster_index[r] for r in title_index.get(key, [])} - {own})
@@ -1230,8 +1122,7 @@ def _link_registration(linker: _Linker, i: int, record: RecordData, feature: _Fe
 
 def _self_flags(linker: _Linker, run: _Run[K]) -> None:
     for i, record in enumerate(run.records):
-        pubtypes = {t.strip().lower() for t in record.publication_types}
-        if pubtypes & _RETRACTED_PUBTYPES or _RETRACTED_TITLE.match(record.title or ""):
+        if facts.is_retracted(record):
             linker.retracted.add(linker.cluster_index[i])
 
 
@@ -1344,7 +1235,9 @@ def cluster(
 # --------------------------------------------------------------------------- merging
 
 
-MERGED_FIELDS = tuple(f for f in RECORD_FIELDS if f not in ("source", "source_id", "extra"))
+MERGED_FIELDS = tuple(
+    f for f in RECORD_FIELDS if f not in ("source", "source_id", "relations", "extra")
+)
 _ID_FIELDS = ("pmid", "doi", "pmcid")
 
 

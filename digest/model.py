@@ -32,7 +32,45 @@ RECORD_FIELDS = (
     "mesh_terms",
     "language",
     "url",
+    "relations",
     "extra",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A typed link from one record to another work, as its source stated it.
+
+    `kind` is one of `digest.facts.RELATION_KINDS` ("retracted-by", "erratum-in",
+    "update-of", "preprint-of", "registration", ...). The target is named by whichever
+    identifiers the source gave; `date` is the notice's date when known, `via` who asserts
+    the link when that is not the source itself (e.g. "retraction-watch"), `note` the
+    source's own words (PubMed's RefSource citation), `target_retracted` that the source
+    says the target is retracted (a registry listing a retracted results paper).
+    """
+
+    kind: str
+    pmid: str | None = None
+    doi: str | None = None
+    pmcid: str | None = None
+    ppr: str | None = None
+    registry_id: str | None = None
+    date: str | None = None
+    via: str | None = None
+    note: str | None = None
+    target_retracted: bool = False
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> Relation:
+        return cls(**{k: data[k] for k in _RELATION_FIELDS if k in data})
+
+
+_RELATION_FIELDS = (
+    *("kind", "pmid", "doi", "pmcid", "ppr", "registry_id"),
+    *("date", "via", "note", "target_retracted"),
 )
 
 
@@ -55,10 +93,12 @@ class RecordData:
     mesh_terms: list[str] = field(default_factory=list)
     language: str | None = None
     url: str | None = None
+    relations: list[Relation] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["relations"] = [r.to_json_dict() for r in self.relations]
         return {name: data[name] for name in RECORD_FIELDS}
 
     def to_json(self) -> str:
@@ -67,11 +107,17 @@ class RecordData:
     @classmethod
     def from_json_dict(cls, data: dict[str, Any]) -> RecordData:
         known = {name: data[name] for name in RECORD_FIELDS if name in data}
+        known["relations"] = [
+            Relation.from_json_dict(r) for r in data.get("relations") or [] if isinstance(r, dict)
+        ]
         return cls(**known)
 
     def content_hash(self) -> str:
         """Hash of what the record says; equal hashes mean nothing changed."""
-        canonical = json.dumps(self.to_json_dict(), ensure_ascii=False, sort_keys=True)
+        data = self.to_json_dict()
+        if not data["relations"]:
+            del data["relations"]  # records stored before relations existed keep their hash
+        canonical = json.dumps(data, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -22,6 +22,7 @@ from digest.config import Settings
 
 if TYPE_CHECKING:
     from digest.publish.email import SendReport
+from digest.facts import LINK_NOTICE_KINDS
 from digest.model import Record, Study, StudyLink, utcnow
 from digest.rank import Rankable, rank, split_corrections
 from digest.store import digests as q
@@ -45,11 +46,6 @@ from digest.views import (
 from digest.weeks import last_complete_week, parse_week
 
 UNSPECIFIED_CONDITION = Tag("pain-unspecified", "Pain (condition not specified)")
-NOTICE_KINDS = {
-    "retraction-of": "retraction",
-    "erratum-for": "erratum",
-    "expression-of-concern-for": "expression-of-concern",
-}
 
 
 def week_bounds(week: str, timezone: str) -> tuple[date, date, datetime, datetime]:
@@ -226,9 +222,9 @@ def _corrections(
         if notice.design != "notice" or notice.id is None:
             continue
         for link in q.links_touching(session, [notice.id]):
-            if link.from_study_id == notice.id and link.kind in NOTICE_KINDS:
+            if link.from_study_id == notice.id and link.kind in LINK_NOTICE_KINDS:
                 flagged.setdefault(
-                    link.to_study_id, (NOTICE_KINDS[link.kind], notice.slug, notice.title)
+                    link.to_study_id, (LINK_NOTICE_KINDS[link.kind], notice.slug, notice.title)
                 )
     targets = q.studies_by_id(session, set(flagged))
     views = study_views(session, list(targets.values()), settings)

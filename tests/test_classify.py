@@ -522,34 +522,6 @@ def test_no_abstract_badge(topics: TopicModel) -> None:
     assert "no-abstract" in classify(pubmed("12091962"), topics).badges
 
 
-def test_retracted_badge_from_type_or_link(topics: TopicModel) -> None:
-    base = pubmed("23878845")
-    by_type = replace(base, publication_types=[*base.publication_types, "Retracted Publication"])
-    link = {"ref_type": "RetractionIn", "ref_source": "Notice", "pmid": "1", "note": None}
-    by_link = replace(base, extra={**base.extra, "comments_corrections": [link]})
-    epmc_link = {"id": "1", "source": "MED", "type": "Retraction in"}
-    by_epmc_link = replace(base, extra={"comment_corrections": [epmc_link]})
-    by_title = replace(base, title="RETRACTED: " + base.title)
-    for retracted in (by_type, by_link, by_epmc_link, by_title):
-        assert "retracted" in classify(retracted, topics).badges
-    assert "retracted" not in classify(base, topics).badges
-
-
-def test_preprint_badge_from_europe_pmc_lite(topics: TopicModel) -> None:
-    results = json.loads(EPMC_LITE.read_text(encoding="utf-8"))["resultList"]["result"]
-    item = next(r for r in results if r["source"] == "PPR")
-    record = RecordData(
-        source="europepmc",
-        source_id=item["id"],
-        title=item["title"],
-        publication_types=item["pubType"].split("; "),
-    )
-    assert "preprint" in classify(record, topics).badges
-
-
-# --------------------------------------------------------------------------- merged
-
-
 def test_merged_study_uses_the_article_for_design_and_any_retraction(topics: TopicModel) -> None:
     article = pubmed("22663011")
     registration = ctgov("NCT01570127")
@@ -562,17 +534,8 @@ def test_merged_study_uses_the_article_for_design_and_any_retraction(topics: Top
     result = classify_merged([article, registration, notice_copy], topics)
     assert result.design == "rct"
     assert result.sample_size == 322
-    assert "retracted" in result.badges
+    assert "retracted" not in result.badges  # a study flag (digest.facts), not the classifier's
     assert "protocol-only" not in result.badges
-
-
-def test_merged_preprint_and_journal_version_is_not_a_preprint(topics: TopicModel) -> None:
-    article = pubmed("22663011")
-    preprint = replace(
-        strip_tags(article), source="europepmc", source_id="PPR1", publication_types=["preprint"]
-    )
-    assert "preprint" in classify(preprint, topics).badges
-    assert "preprint" not in classify_merged([preprint, article], topics).badges
 
 
 def test_merged_needs_records(topics: TopicModel) -> None:

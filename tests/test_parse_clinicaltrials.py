@@ -101,7 +101,12 @@ def test_v2_record_in_detail() -> None:
         "type": "BACKGROUND",
         "citation": "Lazarus RS, Folkman S. Stress, appraisal, and coping. New York, Springer Pub. "
         "Co.; 1984.",
+        "retractions": [],
     }
+    # results papers the registry cites are typed relations; background references are not
+    assert [(r.kind, r.pmid) for r in record.relations] == [
+        ("results-in", p) for p in ["34582460", "32585185", "31533783"]
+    ]
 
 
 def test_v2_results_and_mesh() -> None:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from digest.parsers.text import (
-    collapse_whitespace,
-    drop_markup,
+from digest.facts import (
     find_dois,
     find_nct_ids,
     find_pmid_in_url,
-    html_to_text,
-    looks_like_markup,
     normalize_doi,
     normalize_nct,
     normalize_pmcid,
     normalize_pmid,
+)
+from digest.parsers.text import (
+    collapse_whitespace,
+    drop_markup,
+    html_to_text,
+    looks_like_markup,
     paragraphs_to_text,
 )
 

@@ -26,8 +26,9 @@ Pure: records in, a `Classification` out; no I/O. Decisions worth knowing:
 - Badges: small-sample (< 50, for trials, observational studies, registrations and
   protocols), no-sham-control (a trial whose comparator is not sham/placebo),
   protocol-only (protocols, and registrations without posted results), animal-or-lab,
-  no-abstract, non-english (no record says English), retracted (any record), preprint
-  (every publication record is a preprint: once a journal version is merged it is not).
+  no-abstract, non-english (no record says English). The status badges (retracted,
+  erratum, preprint) are not the classifier's: they come from the study's own flags
+  (`digest.facts.status_badges`), so badge, banner and corrections never disagree.
 """
 
 from __future__ import annotations
@@ -67,8 +68,6 @@ BADGES = (
     "animal-or-lab",
     "no-abstract",
     "non-english",
-    "retracted",
-    "preprint",
 )
 COMPARATORS = ("sham", "usual-care", "waitlist", "active")
 SMALL_SAMPLE = 50
@@ -83,8 +82,6 @@ _SIZE_BADGE_DESIGNS = frozenset(
 _NO_FINDING_DESIGNS = frozenset({"trial-registration", "protocol", "notice"})
 _ENGLISH = frozenset({"eng", "en", "english"})
 _UNKNOWN_LANGUAGE = frozenset({"", "und", "mul", "zxx"})
-_RETRACTED_TITLE = re.compile(r"^\s*\[?\s*retracted\b(\s+article)?\s*[:\]]", re.IGNORECASE)
-_RETRACTION_REFS = frozenset({"retractionin", "retractedandrepublishedin"})
 _TRIAL_WORD = re.compile(r"\btrial\b", re.IGNORECASE)
 
 
@@ -349,38 +346,6 @@ def _page_statement(abstract: str | None) -> str | None:
 # --------------------------------------------------------------------------- badges
 
 
-def _retraction_links(extra: dict[str, Any]) -> Iterable[str]:
-    """Link kinds of PubMed's CommentsCorrections and Europe PMC's commentCorrectionList."""
-    for key in ("comments_corrections", "comment_corrections"):
-        for link in extra.get(key) or []:
-            if isinstance(link, dict):
-                kind = str(link.get("ref_type") or link.get("type") or "")
-                yield re.sub(r"[^a-z]", "", kind.lower())
-
-
-def is_retracted(record: RecordData) -> bool:
-    """'Retracted Publication' type, a 'RetractionIn' link, a flag, or a 'RETRACTED:' title."""
-    types = {design_rules.normalise_tag(t) for t in record.publication_types}
-    if "retracted publication" in types or record.extra.get("retracted") is True:
-        return True
-    if any(kind in _RETRACTION_REFS for kind in _retraction_links(record.extra)):
-        return True
-    return bool(_RETRACTED_TITLE.match(record.title))
-
-
-def is_preprint(record: RecordData) -> bool:
-    """A preprint type, an explicit flag, or a Europe PMC PPR id."""
-    if any(design_rules.normalise_tag(t) == "preprint" for t in record.publication_types):
-        return True
-    extra = record.extra
-    if extra.get("preprint") is True or extra.get("is_preprint") is True:
-        return True
-    epmc_source = extra.get("src") or extra.get("epmc_source") or extra.get("source")
-    return record.source == "europepmc" and (
-        epmc_source == "PPR" or record.source_id.upper().startswith("PPR")
-    )
-
-
 def _non_english(records: Sequence[RecordData]) -> bool:
     languages = {(r.language or "").strip().lower() for r in records} - _UNKNOWN_LANGUAGE
     return bool(languages) and not languages & _ENGLISH
@@ -408,7 +373,5 @@ def _badges(
         "animal-or-lab": design == "animal-or-lab",
         "no-abstract": not any(r.abstract and r.abstract.strip() for r in records),
         "non-english": _non_english(records),
-        "retracted": any(is_retracted(r) for r in records),
-        "preprint": bool(publications) and all(is_preprint(r) for r in publications),
     }
     return [badge for badge in BADGES if flags[badge]]

@@ -16,12 +16,11 @@ from typing import Any
 from lxml import etree
 
 from digest.errors import ParseError
-from digest.model import ParseResult, RecordData
+from digest.facts import normalize_nct, normalize_pmid
+from digest.model import ParseResult, RecordData, Relation
 from digest.parsers.text import (
     collapse_whitespace,
     drop_markup,
-    normalize_nct,
-    normalize_pmid,
     paragraphs_to_text,
     records_skipping_bad,
 )
@@ -135,8 +134,27 @@ def _references_v2(module: dict[str, Any]) -> list[dict[str, Any]]:
             "pmid": normalize_pmid(str(item.get("pmid") or "")),
             "type": item.get("type"),
             "citation": item.get("citation"),
+            "retractions": [
+                normalize_pmid(str(r.get("pmid") or ""))
+                for r in map(_dict, _list(item.get("retractions")))
+            ],
         }
         for item in map(_dict, _list(module.get("references")))
+    ]
+
+
+def results_relations(references: list[dict[str, Any]]) -> list[Relation]:
+    """The results papers a registration cites (RESULT and DERIVED references), typed;
+    `target_retracted` when the registry lists a retraction of the paper."""
+    return [
+        Relation(
+            "results-in",
+            pmid=ref["pmid"],
+            note=str(ref.get("type") or "").upper(),
+            target_retracted=bool(ref.get("retractions")),
+        )
+        for ref in references
+        if ref.get("pmid") and str(ref.get("type") or "").upper() in ("RESULT", "DERIVED")
     ]
 
 
@@ -166,6 +184,7 @@ def study_to_record(study: Any) -> RecordData:
     first_posted = _date_of(status.get("studyFirstPostDateStruct"))
     condition_mesh = _mesh_terms(derived.get("conditionBrowseModule"))
     intervention_mesh = _mesh_terms(derived.get("interventionBrowseModule"))
+    references = _references_v2(_dict(protocol.get("referencesModule")))
     extra: dict[str, Any] = {
         "official_title": ident.get("officialTitle"),
         "acronym": ident.get("acronym"),
@@ -194,7 +213,7 @@ def study_to_record(study: Any) -> RecordData:
             "name"
         ),
         "has_results": bool(_dict(study).get("hasResults", False)),
-        "references": _references_v2(_dict(protocol.get("referencesModule"))),
+        "references": references,
         "condition_mesh": condition_mesh,
         "intervention_mesh": intervention_mesh,
     }
@@ -207,6 +226,7 @@ def study_to_record(study: Any) -> RecordData:
         published=first_posted,
         mesh_terms=_unique([*condition_mesh, *intervention_mesh]),
         url=STUDY_URL.format(nct=nct),
+        relations=results_relations(references),
         extra=extra,
     )
 
@@ -355,6 +375,7 @@ def legacy_study_to_record(study: Any) -> RecordData:
     has_results = study.find("clinical_results") is not None
     condition_mesh = _texts(study, "condition_browse/mesh_term")
     intervention_mesh = _texts(study, "intervention_browse/mesh_term")
+    references = _legacy_references(study)
     extra: dict[str, Any] = {
         "official_title": _text(study, "official_title"),
         "acronym": _text(study, "acronym"),
@@ -380,7 +401,7 @@ def legacy_study_to_record(study: Any) -> RecordData:
         "first_posted": first_posted,
         "sponsor": _text(study, "sponsors/lead_sponsor/agency"),
         "has_results": has_results,
-        "references": _legacy_references(study),
+        "references": references,
         "condition_mesh": condition_mesh,
         "intervention_mesh": intervention_mesh,
         "legacy": {
@@ -399,6 +420,7 @@ def legacy_study_to_record(study: Any) -> RecordData:
         published=first_posted,
         mesh_terms=_unique([*condition_mesh, *intervention_mesh]),
         url=STUDY_URL.format(nct=nct),
+        relations=results_relations(references),
         extra=extra,
     )
 

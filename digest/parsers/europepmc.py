@@ -20,15 +20,17 @@ from urllib.parse import unquote
 from lxml import etree
 
 from digest.errors import ParseError
-from digest.model import ParseResult, RecordData
-from digest.parsers.text import (
+from digest.facts import (
+    find_dois,
     find_nct_ids,
-    html_to_text,
     normalize_doi,
     normalize_pmcid,
     normalize_pmid,
-    records_skipping_bad,
+    normalize_ppr,
+    relation_kind_for,
 )
+from digest.model import ParseResult, RecordData, Relation
+from digest.parsers.text import html_to_text, records_skipping_bad
 
 SOURCE = "europepmc"
 ARTICLE_URL = "https://europepmc.org/article/{src}/{id}"
@@ -231,6 +233,37 @@ def _volume_issue_pages(item: dict[str, Any]) -> dict[str, str | None]:
     }
 
 
+def _entry_relation(entry: dict[str, Any], kind: str) -> Relation:
+    """A comment/correction entry ({source: MED|PMC|PPR|..., id, reference}) as a Relation."""
+    src, raw_id = str(entry.get("source") or "").upper(), str(entry.get("id") or "").strip()
+    dois = find_dois(" ".join(str(entry.get(k) or "") for k in ("reference", "doi")))
+    return Relation(
+        kind,
+        pmid=normalize_pmid(raw_id) if src in ("", "MED") else None,
+        pmcid=normalize_pmcid(raw_id) if src == "PMC" else None,
+        ppr=normalize_ppr(raw_id) if src == "PPR" else None,
+        doi=dois[0] if dois else None,
+        note=_str(entry.get("reference")),
+    )
+
+
+def _relations(
+    corrections: list[dict[str, Any]],
+    published_version: dict[str, Any] | None,
+    preprint: dict[str, Any] | None,
+) -> list[Relation]:
+    relations = [
+        _entry_relation(entry, kind)
+        for entry in corrections
+        if (kind := relation_kind_for(str(entry.get("type") or "")))
+    ]
+    if published_version:
+        relations.append(_entry_relation(published_version, "preprint-of"))
+    if preprint:
+        relations.append(_entry_relation(preprint, "has-preprint"))
+    return relations
+
+
 def result_to_record(item: Any) -> RecordData:
     """One search result object -> RecordData."""
     if not isinstance(item, dict):
@@ -277,5 +310,6 @@ def result_to_record(item: Any) -> RecordData:
         mesh_terms=_mesh_terms(item),
         language=_str(item.get("language")),
         url=ARTICLE_URL.format(src=src, id=epmc_id),
+        relations=_relations(corrections, published_version, preprint),
         extra=extra,
     )

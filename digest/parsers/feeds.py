@@ -23,17 +23,9 @@ import feedparser
 from lxml import etree
 
 from digest.errors import ParseError
+from digest.facts import find_dois, find_nct_ids, find_pmid_in_url, normalize_doi, normalize_pmid
 from digest.model import ParseResult, RecordData
-from digest.parsers.text import (
-    collapse_whitespace,
-    find_dois,
-    find_nct_ids,
-    find_pmid_in_url,
-    html_to_text,
-    looks_like_markup,
-    normalize_doi,
-    normalize_pmid,
-)
+from digest.parsers.text import collapse_whitespace, html_to_text, looks_like_markup
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 

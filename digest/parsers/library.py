@@ -16,8 +16,9 @@ import rispy
 from bibtexparser.bparser import BibTexParser
 
 from digest.errors import ParseError
+from digest.facts import normalize_doi, normalize_pmid
 from digest.model import RECORD_FIELDS, ParseResult, RecordData
-from digest.parsers.text import html_to_text, normalize_doi, normalize_pmid
+from digest.parsers.text import html_to_text
 
 SOURCE = "import"
 

@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from digest.errors import ParseError
+from digest.facts import normalize_doi, normalize_pmcid
 from digest.model import ParseResult, RecordData
 from digest.parsers.pubmed import (
     PUBMED_URL,
-    collapse_whitespace,
+    collapse_xml_space,
+    comments_relations,
     initials_of,
     iso_date_from_text,
-    normalize_doi,
-    normalize_pmcid,
 )
 
 Fields = list[tuple[str, str]]
@@ -123,7 +123,7 @@ def _first(fields: Fields, tag: str) -> str | None:
 
 
 def _clean(value: str) -> str:
-    return collapse_whitespace(value.replace(_PARAGRAPH, " "))
+    return collapse_xml_space(value.replace(_PARAGRAPH, " "))
 
 
 def _record(fields: Fields, source: str) -> RecordData | None:
@@ -174,6 +174,7 @@ def _record(fields: Fields, source: str) -> RecordData | None:
         mesh_terms=[heading["descriptor"] for heading in mesh if heading["descriptor"]],
         language=_first(fields, "LA"),
         url=PUBMED_URL.format(pmid=pmid) if pmid else None,
+        relations=comments_relations(extra["comments_corrections"]),
         extra={key: value for key, value in extra.items() if value},
     )
 
@@ -182,7 +183,7 @@ def _abstract(fields: Fields) -> str | None:
     """AB with its paragraph breaks (blank continuation lines) kept as blank lines."""
     for tag, value in fields:
         if tag == "AB" and value.strip():
-            paragraphs = (collapse_whitespace(part) for part in value.split(_PARAGRAPH))
+            paragraphs = (collapse_xml_space(part) for part in value.split(_PARAGRAPH))
             return "\n\n".join(part for part in paragraphs if part) or None
     return None
 

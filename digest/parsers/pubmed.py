@@ -18,7 +18,14 @@ from typing import Any, TypeAlias
 from lxml import etree
 
 from digest.errors import ParseError
-from digest.model import ParseResult, RecordData
+from digest.facts import (
+    find_dois,
+    normalize_doi,
+    normalize_pmcid,
+    normalize_pmid,
+    relation_kind_for,
+)
+from digest.model import ParseResult, RecordData, Relation
 
 # lxml ships without type stubs; elements are typed loosely on purpose.
 Element: TypeAlias = Any
@@ -49,36 +56,17 @@ _MONTH_AFTER_YEAR_RE = re.compile(
 )
 _XML_SPACE = " \t\n\r"
 _XML_SPACE_RUN = re.compile(r"[ \t\n\r]+")
-_DOI_PREFIX_RE = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- small helpers
 
 
-def collapse_whitespace(text: str) -> str:
+def collapse_xml_space(text: str) -> str:
     """Runs of XML white space (space, tab, CR, LF) become one space; none at the ends."""
     # Most PubMed text is already clean; the `in` checks are far cheaper than a regex.
     if "  " in text or "\n" in text or "\t" in text or "\r" in text:
         return _XML_SPACE_RUN.sub(" ", text).strip(_XML_SPACE)
     return text.strip(_XML_SPACE)
-
-
-def normalize_doi(raw: str | None) -> str | None:
-    """Lower-case DOI without a resolver prefix, or None when nothing is left."""
-    if not raw:
-        return None
-    doi = _DOI_PREFIX_RE.sub("", raw.strip()).strip().lower()
-    return doi or None
-
-
-def normalize_pmcid(raw: str | None) -> str | None:
-    """'PMC123' from 'PMC123', 'pmc123' or '123'."""
-    if not raw:
-        return None
-    value = raw.strip().upper()
-    if value.isdigit():
-        value = "PMC" + value
-    return value if value.startswith("PMC") and value[3:].isdigit() else None
 
 
 def month_number(raw: str | None) -> int | None:
@@ -132,7 +120,7 @@ def _text(element: Element | None) -> str | None:
     raw: str | None = element.text
     if not raw:
         return None
-    # collapse_whitespace() inlined: this runs some 45 times per article.
+    # collapse_xml_space() inlined: this runs some 45 times per article.
     if "  " in raw or "\n" in raw or "\t" in raw or "\r" in raw:
         raw = _XML_SPACE_RUN.sub(" ", raw)
     return raw.strip(_XML_SPACE) or None
@@ -142,10 +130,10 @@ def inline_text(element: Element) -> str:
     """Plain text of mixed content: <i>, <sub>... flattened, MathML glued, whitespace collapsed."""
     if not len(element):
         raw: str | None = element.text
-        return collapse_whitespace(raw) if raw else ""
+        return collapse_xml_space(raw) if raw else ""
     parts: list[str] = []
     _collect_text(element, parts)
-    return collapse_whitespace("".join(parts))
+    return collapse_xml_space("".join(parts))
 
 
 def _collect_text(element: Element, parts: list[str]) -> None:
@@ -367,7 +355,9 @@ def _read_citation(citation: Element, record: RecordData, locations: list[Elemen
         elif tag == "KeywordList":
             keyword_lists.append(part)
         elif tag == "CommentsCorrectionsList":
-            _put(extra, "comments_corrections", _comments_corrections(part))
+            entries = _comments_corrections(part)
+            _put(extra, "comments_corrections", entries)
+            record.relations = comments_relations(entries)
         elif tag == "InvestigatorList":
             extra["investigators"] = len(part)
     _put(extra, "keywords", _keywords(keyword_lists))
@@ -552,7 +542,7 @@ def _pub_date(pub_date: Element | None) -> tuple[str | None, dict[str, Any]]:
     raw_parts: list[str] = []
     extra: dict[str, Any] = {}
     for part in pub_date:
-        text = collapse_whitespace(part.text or "")
+        text = collapse_xml_space(part.text or "")
         raw_parts.append(text)
         tag = part.tag
         if tag == "Year":
@@ -658,7 +648,7 @@ def _mesh(heading_list: Element | None) -> list[dict[str, Any]]:
     for term in heading_list.iter("DescriptorName", "QualifierName"):
         name: str = term.text or ""
         if "\n" in name or "  " in name or "\t" in name:  # only in pretty-printed files
-            name = collapse_whitespace(name)
+            name = collapse_xml_space(name)
         major = term.get("MajorTopicYN") == "Y"
         if term.tag == "DescriptorName":
             qualifiers = []
@@ -676,6 +666,26 @@ def _keywords(keyword_lists: list[Element]) -> list[str]:
         return []
     found = (text for keyword_list in keyword_lists for text in map(_text, keyword_list))
     return list(dict.fromkeys(text for text in found if text))
+
+
+def comments_relations(entries: list[dict[str, str | None]]) -> list[Relation]:
+    """Typed relations of PubMed's CommentsCorrections (also MEDLINE's RIN/EIN/... tags);
+    entries of other types (Cites, ...) stay raw in extra only."""
+    relations = []
+    for entry in entries:
+        kind = relation_kind_for(entry.get("ref_type"))
+        if kind:
+            source = entry.get("ref_source")
+            dois = find_dois(source)
+            relations.append(
+                Relation(
+                    kind,
+                    pmid=normalize_pmid(entry.get("pmid")),
+                    doi=dois[0] if dois else None,
+                    note=source,
+                )
+            )
+    return relations
 
 
 def _comments_corrections(entries: Element | None) -> list[dict[str, str | None]]:

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Iterable
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from digest.errors import ParseError
 from digest.model import ParseResult, RecordData
@@ -114,102 +113,6 @@ def paragraphs_to_text(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- identifiers
-
-_DOI_PREFIXES = re.compile(
-    r"^(?:https?://(?:dx\.|www\.)?doi\.org/|doi\.org/|doi\s*:\s*|info:doi/)", re.IGNORECASE
-)
-_DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
-# In running text a DOI ends at whitespace, quotes or angle brackets.
-_DOI_IN_TEXT = re.compile(r"\b10\.\d{4,9}/[^\s\"'<>]+")
-_NCT_IN_TEXT = re.compile(r"\bNCT\s?0*(\d{1,8})\b", re.IGNORECASE)
-_PMCID = re.compile(r"^(?:PMC)?\s*(\d+)$", re.IGNORECASE)
-_PMID = re.compile(r"^(?:pmid\s*:?\s*)?(\d{1,9})$", re.IGNORECASE)
-_PUBMED_URL_PATH = re.compile(r"^/(?:pubmed/)?(\d{1,9})/?$")
-_PUBMED_HOSTS = frozenset({"pubmed.ncbi.nlm.nih.gov", "www.ncbi.nlm.nih.gov", "ncbi.nlm.nih.gov"})
-
-
-def _strip_trailing_punctuation(value: str) -> str:
-    """Drop sentence punctuation glued to an identifier; keep balanced brackets."""
-    closers = {")": "(", "]": "["}
-    while value:
-        last = value[-1]
-        unbalanced = last in closers and value.count(closers[last]) < value.count(last)
-        if last not in ".,;:'\"" and not unbalanced:
-            break
-        value = value[:-1]
-    return value
-
-
-def normalize_doi(value: str | None) -> str | None:
-    """'https://doi.org/10.1000/ABC.' -> '10.1000/abc'; None when it is not a DOI."""
-    if not value:
-        return None
-    text = value.strip()
-    if _DOI_PREFIXES.match(text):
-        text = unquote(_DOI_PREFIXES.sub("", text))
-    text = _strip_trailing_punctuation("".join(text.split())).lower()
-    return text if _DOI_SHAPE.match(text) else None
-
-
-def normalize_pmid(value: str | None) -> str | None:
-    """'pmid:012345' / ' 12345 ' -> '12345'; None when it is not a PMID."""
-    if not value:
-        return None
-    match = _PMID.match(value.strip())
-    if not match:
-        return None
-    digits = match.group(1).lstrip("0")
-    return digits or None
-
-
-def normalize_pmcid(value: str | None) -> str | None:
-    """'pmc123' / '123' / 'PMC 123' -> 'PMC123'; None when it is not a PMCID."""
-    if not value:
-        return None
-    match = _PMCID.match(value.strip())
-    if not match:
-        return None
-    return f"PMC{int(match.group(1))}"
-
-
-def normalize_nct(value: str | None) -> str | None:
-    """'nct1234567' / 'NCT 01234567' -> 'NCT01234567'; None when it is not an NCT id."""
-    if not value:
-        return None
-    match = _NCT_IN_TEXT.fullmatch(value.strip())
-    if not match:
-        return None
-    return f"NCT{int(match.group(1)):08d}"
-
-
-def _unique(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(values))
-
-
-def find_dois(text: str | None) -> list[str]:
-    """Every DOI in running text (or URLs in it), normalized, in order, without repeats."""
-    if not text:
-        return []
-    found = (normalize_doi(m.group(0)) for m in _DOI_IN_TEXT.finditer(unquote(text)))
-    return _unique([doi for doi in found if doi])
-
-
-def find_nct_ids(text: str | None) -> list[str]:
-    """Every ClinicalTrials.gov id in text, normalized ('NCT01234567'), without repeats."""
-    if not text:
-        return []
-    return _unique([f"NCT{int(m.group(1)):08d}" for m in _NCT_IN_TEXT.finditer(text)])
-
-
-def find_pmid_in_url(url: str | None) -> str | None:
-    """The PMID of a PubMed article URL (pubmed.ncbi.nlm.nih.gov/<pmid>/ or ncbi /pubmed/<pmid>)."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    if (parts.hostname or "").lower() not in _PUBMED_HOSTS:
-        return None
-    match = _PUBMED_URL_PATH.match(parts.path)
-    return normalize_pmid(match.group(1)) if match else None
 
 
 def records_skipping_bad(

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from urllib.parse import quote, urlsplit
 
+from digest import facts
+
 _MAX_URL = 2048
 # printable url characters that may stay as they are; everything else is %-encoded
 _URL_SAFE = "/:?#[]@!$&*+,;=%~-._"
@@ -22,7 +24,6 @@ _WHITESPACE = re.compile(r"\s+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
 _PMID = re.compile(r"^\d{1,9}$")
 _PMCID = re.compile(r"^PMC\d{1,12}$")
-_NCT = re.compile(r"^NCT\d{8}$")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
 
@@ -83,7 +84,6 @@ def doi_url(doi: str | None) -> str | None:
     return "https://doi.org/" + quote(text, safe="/")
 
 
-def registry_url(nct_id: str | None) -> str | None:
-    if not nct_id or not _NCT.match(nct_id.upper()):
-        return None
-    return f"https://clinicaltrials.gov/study/{nct_id.upper()}"
+def registry_url(registry_id: str | None) -> str | None:
+    """The registration's page on its registry (ClinicalTrials.gov, ISRCTN, ChiCTR, ...)."""
+    return facts.registry_url(registry_id) if registry_id else None

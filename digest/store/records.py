@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
+from digest.facts import normalize_doi, normalize_nct, normalize_pmcid
 from digest.model import (
     FetchRun,
     Payload,
@@ -27,7 +28,6 @@ from digest.model import (
     SourceState,
     utcnow,
 )
-from digest.parsers.text import normalize_doi, normalize_nct, normalize_pmcid
 from digest.sources.base import FetchOutcome
 
 ChangeDescriber = Callable[[dict[str, Any], dict[str, Any]], "tuple[str, dict[str, Any]] | None"]

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, delete, select
 from digest.classify import classify_merged, rules_fingerprint
 from digest.config import TopicModel
 from digest.dedupe import cluster, merge_fields, unique_slugs
+from digest.facts import status_badges
 from digest.model import (
     DuplicateCandidate,
     Record,
@@ -126,6 +127,14 @@ def refresh_studies(
             _apply_classification(study, classify_merged(member_records, topics))
             study.classified_with = fingerprint
             summary.reclassified += 1
+        badges = status_badges(
+            study.badges,
+            retracted=study.retracted,
+            erratum=study.has_erratum,
+            preprint=study.is_preprint,
+        )
+        if badges != study.badges:
+            study.badges = badges
         if study.id is None or _snapshot(study) != before:  # unchanged studies: no UPDATE
             study.updated_at = now
             session.add(study)
