@@ -27,12 +27,12 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from digest import dedupe
 from digest.facts import normalize_doi, normalize_pmcid, normalize_pmid
 from digest.model import RecordData
-from digest.parsers.clinicaltrials import parse_ctgov_json, parse_ctgov_legacy_xml
-from digest.parsers.europepmc import parse_europepmc_json, parse_europepmc_xml
-from digest.parsers.pubmed import parse_efetch
+from digest.sources.clinicaltrials.parse import parse_ctgov_json, parse_ctgov_legacy_xml
+from digest.sources.europepmc.parse import parse_europepmc_json, parse_europepmc_xml
+from digest.sources.pubmed.parse import parse_efetch
+from digest.studies import cluster as dedupe
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 SEED = 20261122
@@ -65,7 +65,7 @@ def load_real_records(corpus: Path = CORPUS) -> list[tuple[str, RecordData]]:
 
 
 def _real_ids(record: RecordData) -> set[tuple[str, str]]:
-    """The authoritative ids a real record carries (independent of digest.dedupe)."""
+    """The authoritative ids a real record carries (independent of digest.studies.cluster)."""
     ids = {("record", f"{record.source}:{record.source_id}")}
     pmid = normalize_pmid(record.pmid)
     if record.source == "europepmc" and record.source_id.startswith("MED:"):
@@ -953,7 +953,7 @@ def _print_eval(ev: EvalSet, result: dedupe.DedupeResult[str]) -> dict[str, Any]
     variants = Counter(v.split(":")[0] for v in ev.variant.values())
     print(f"evaluation set: {len(ev.records)} records, {len(set(ev.truth.values()))} works")
     print("  records by origin: " + ", ".join(f"{k} {v}" for k, v in sorted(variants.items())))
-    print(scores.line("digest.dedupe"))
+    print(scores.line("digest.studies.cluster"))
     print(exact.line("baseline: exact ids only"))
     print(endnote.line("baseline: EndNote-style"))
     print("recall of derived records by family (placed with their work / made):")

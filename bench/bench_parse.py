@@ -3,7 +3,7 @@
     python -m bench.bench_parse [--repeats 7]
 
 Times, best of N interleaved runs (time.perf_counter), on the same bytes:
-  ours             digest.parsers.pubmed.parse_efetch (in-memory path: the payload is
+  ours             digest.sources.pubmed.parse.parse_efetch (in-memory path: the payload is
                    below STREAM_ABOVE_BYTES, as every EFetch page is)
   ours-streaming   the same with stream_above=0 (iterparse, articles freed as read)
   biopython        Bio.Entrez.read (the usual way to read EFetch XML in Python)
@@ -26,7 +26,7 @@ from typing import Any
 
 from lxml import etree
 
-from digest.parsers import pubmed
+from digest.sources.pubmed import parse as pubmed
 
 BENCH_FILE = (
     Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ def best_times(actions: dict[str, Callable[[], object]], repeats: int) -> dict[s
     return {name: min(values) for name, values in timings.items()}
 
 
-# The same safety options and top-level tags as digest.parsers.pubmed, so the bare
+# The same safety options and top-level tags as digest.sources.pubmed.parse, so the bare
 # contenders do exactly the parsing work ours does and nothing else.
 SAFE_XML: dict[str, Any] = {"resolve_entities": False, "no_network": True, "load_dtd": False}
 TOP_LEVEL_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation", "ERROR")

@@ -22,13 +22,13 @@ from typing import Any
 from sqlmodel import Session
 
 from bench.bench_dedupe import SEED, build_eval_set, build_scale_set
-from digest.changes import describe_change
 from digest.config import load_settings
 from digest.model import ParseResult, RecordData
 from digest.sources.base import FetchedPage, FetchOutcome
+from digest.sources.changes import describe_change
 from digest.store.db import make_engine, migrate
 from digest.store.records import save_outcome
-from digest.store.studies import refresh_studies
+from digest.studies.refresh import refresh_studies
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,13 +2,13 @@
 
 Evaluation sets (all read from the repository, nothing fetched):
 - PubMed EFetch XML (tests/fixtures/corpus/pubmed-efetch/*.xml, read with
-  digest.parsers.pubmed), de-duplicated by PMID.
+  digest.sources.pubmed.parse), de-duplicated by PMID.
   Labels come from PubMed's own publication types and MeSH check tags (`label_from_tags`,
   written here independently of the classifier). A record whose tags do not settle its
   design (e.g. only "Journal Article" + Humans) is *unlabelled* and left out of the
   per-class figures (its text-only predictions are listed, not scored).
 - Europe PMC core records (pyeuropepmc_search_cancer_core_25.json, read with
-  digest.parsers.europepmc): pubTypeList + MeSH.
+  digest.sources.europepmc.parse): pubTypeList + MeSH.
 - Europe PMC lite records (pyeuropepmc_search_cancer_lite_1000.json): pubType labels, and
   only a title to classify (the RSS-like case); reported apart, it has no abstracts.
 - The 5 acupuncture ClinicalTrials.gov legacy XML trials: design trial-registration;
@@ -36,9 +36,9 @@ from digest.classify.design import DESIGNS
 from digest.classify.topics import Segment, compile_topics, find_topics
 from digest.config import TopicModel, load_settings
 from digest.model import RecordData
-from digest.parsers.clinicaltrials import parse_ctgov_legacy_xml
-from digest.parsers.europepmc import parse_europepmc_json
-from digest.parsers.pubmed import parse_efetch
+from digest.sources.clinicaltrials.parse import parse_ctgov_legacy_xml
+from digest.sources.europepmc.parse import parse_europepmc_json
+from digest.sources.pubmed.parse import parse_efetch
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"

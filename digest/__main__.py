@@ -1,3 +1,3 @@
-from digest.cli import main
+from digest.app.cli import main
 
 raise SystemExit(main())

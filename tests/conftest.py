@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
+from digest.app.replay import ReplayServer, routes_from
 from digest.config import Settings, parse_settings
-from digest.replay import ReplayServer, routes_from
 from digest.store.db import make_engine, migrate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,8 +24,8 @@ from digest.classify.extract import key_finding, sample_size_from_text
 from digest.classify.text import abstract_sentences, split_sections
 from digest.config import Topic, TopicModel, load_settings
 from digest.model import RecordData
-from digest.parsers.clinicaltrials import parse_ctgov_legacy_xml
-from digest.parsers.pubmed import parse_efetch
+from digest.sources.clinicaltrials.parse import parse_ctgov_legacy_xml
+from digest.sources.pubmed.parse import parse_efetch
 
 HERE = Path(__file__).parent
 CORPUS = HERE / "fixtures" / "corpus"
@@ -557,7 +557,7 @@ def test_rules_fingerprint_tracks_the_topic_model(topics: TopicModel) -> None:
 def test_nccih_page_key_finding_is_its_first_statement_about_acupuncture(
     topics: TopicModel,
 ) -> None:
-    from digest.parsers.nccih import extract_page
+    from digest.sources.nccih.parse import extract_page
     from tests.conftest import FIXTURES
 
     page = extract_page(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from digest.cli import build_parser, main
+from digest.app.cli import build_parser, main
 from tests.conftest import CORPUS, MINIMAL_TOPICS, ROOT
 
 EFETCH_DIR = CORPUS / "pubmed-efetch"

@@ -1,4 +1,4 @@
-"""digest.dedupe: identity, matching, versions, links, merging, order independence.
+"""digest.studies.cluster: identity, matching, versions, links, merging, order independence.
 
 Records are the real recorded payloads (parsed by digest.parsers) and copies of them
 made here by small, named changes (a Europe PMC copy, an import without ids, ...), the
@@ -23,9 +23,9 @@ from bench.bench_dedupe import (
     load_real_records,
     pairwise_scores,
 )
-from digest import dedupe
 from digest.model import RecordData
-from digest.parsers.clinicaltrials import parse_ctgov_json
+from digest.sources.clinicaltrials.parse import parse_ctgov_json
+from digest.studies import cluster as dedupe
 
 Key = tuple[str, str]
 
@@ -521,7 +521,7 @@ def test_keys_are_returned_exactly_once() -> None:
 
 
 def test_nccih_news_item_and_the_page_it_announces_are_one_work() -> None:
-    from digest.parsers.nccih import extract_page, parse_nccih_feed
+    from digest.sources.nccih.parse import extract_page, parse_nccih_feed
     from tests.conftest import FIXTURES
 
     handmade = FIXTURES / "handmade"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import feedparser
 
-from digest.cli import main
+from digest.app.cli import main
 from tests.conftest import ROOT
 
 

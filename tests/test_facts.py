@@ -18,12 +18,12 @@ from sqlmodel import Session, select
 
 from digest import facts
 from digest.errors import ParseError
+from digest.ingest.run import import_files
+from digest.issue.build import site_view
 from digest.model import RecordData, Relation, Study
-from digest.parsers.europepmc import parse_europepmc_json
-from digest.parsers.pubmed import parse_efetch
-from digest.pipeline import import_files
 from digest.render.site import build_site
-from digest.weekly import site_view
+from digest.sources.europepmc.parse import parse_europepmc_json
+from digest.sources.pubmed.parse import parse_efetch
 from tests.conftest import CORPUS, make_settings
 
 EPMC_LITE = CORPUS / "europepmc" / "pyeuropepmc_search_cancer_lite_1000.json"

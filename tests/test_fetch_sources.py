@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from digest.http import Http, RateLimiter
+from digest.ingest.run import fetch_one
 from digest.model import FetchRun, Record, RecordChange, SourceState
-from digest.pipeline import fetch_one
 from tests.conftest import CORPUS, FIXTURES, make_settings
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.cli import main
+from digest.app.cli import main
 from digest.errors import ParseError
-from digest.parsers.library import parse_bibtex, parse_jsonl, parse_ris
-from digest.parsers.pubmed import parse_efetch
+from digest.sources.imports.library import parse_bibtex, parse_jsonl, parse_ris
+from digest.sources.pubmed.parse import parse_efetch
 from tests.conftest import CORPUS, MINIMAL_TOPICS
 
 NEJM = parse_efetch(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from digest.errors import ParseError
-from digest.parsers.clinicaltrials import (
+from digest.sources.clinicaltrials.parse import (
     ctgov_page_info,
     describe_ctgov_change,
     legacy_date,

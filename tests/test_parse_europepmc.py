@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from digest.errors import ParseError
-from digest.parsers.europepmc import (
+from digest.sources.europepmc.parse import (
     abstract_to_text,
     europepmc_page_info,
     parse_europepmc_json,

@@ -1,4 +1,4 @@
-"""digest.parsers.medline against the recorded MEDLINE file, with Bio.Medline as the oracle.
+"""digest.sources.pubmed.medline against the recorded MEDLINE file, with Bio.Medline as the oracle.
 
 The corpus has one MEDLINE file and it lacks several tags the parser handles (CN, SI,
 LID, comment/correction tags, paragraph breaks); those are covered by inputs built here
@@ -17,8 +17,8 @@ from Bio import Medline
 
 from digest.errors import ParseError
 from digest.model import RecordData
-from digest.parsers.medline import parse_medline
-from digest.parsers.pubmed import parse_efetch
+from digest.sources.pubmed.medline import parse_medline
+from digest.sources.pubmed.parse import parse_efetch
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 MEDLINE_FILE = CORPUS / "other" / "biopython_medline_pubmed_result2.txt"

@@ -13,7 +13,7 @@ import pytest
 
 from digest.errors import ParseError
 from digest.model import RecordData
-from digest.parsers.nccih import (
+from digest.sources.nccih.parse import (
     canonical_page_url,
     diff_sections,
     extract_page,

@@ -1,4 +1,4 @@
-"""digest.parsers.pubmed against every recorded EFetch/ESearch payload.
+"""digest.sources.pubmed.parse against every recorded EFetch/ESearch payload.
 
 Each EFetch file is checked field by field against an independent reader, Biopython's
 `Bio.Entrez.read` (test-only dependency). Targeted tests pin down the cases the corpus
@@ -22,7 +22,7 @@ from Bio import Entrez
 
 from digest.errors import ParseError
 from digest.model import RecordData
-from digest.parsers.pubmed import ESearchResult, parse_efetch, parse_esearch
+from digest.sources.pubmed.parse import ESearchResult, parse_efetch, parse_esearch
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 EFETCH_FILES = sorted((CORPUS / "pubmed-efetch").glob("*.xml"))

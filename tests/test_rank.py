@@ -1,4 +1,4 @@
-"""digest.rank: design strength, then size, then recency, then slug; corrections apart."""
+"""digest.issue.rank: design strength, then size, then recency, then slug; corrections apart."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from digest.model import Study
-from digest.rank import (
+from digest.issue.rank import (
     DESIGN_ORDER,
     Rankable,
     date_key,
@@ -16,6 +15,7 @@ from digest.rank import (
     rank_key,
     split_corrections,
 )
+from digest.model import Study
 
 
 def item(

@@ -23,8 +23,6 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from digest.parsers.clinicaltrials import parse_ctgov_legacy_xml
-from digest.parsers.pubmed import parse_efetch
 from digest.render import (
     ama,
     render_condition_feed,
@@ -39,6 +37,8 @@ from digest.render import (
 )
 from digest.render.common import period_text, published_text, study_links
 from digest.render.sanitize import markdown_escape, safe_url
+from digest.sources.clinicaltrials.parse import parse_ctgov_legacy_xml
+from digest.sources.pubmed.parse import parse_efetch
 from digest.views import (
     ConditionSection,
     ConditionView,

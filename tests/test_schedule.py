@@ -21,10 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from digest.config import Settings
-from digest.errors import ConfigError
-from digest.model import Digest, FetchRun, Record, SchedulerLock
-from digest.schedule import (
+from digest.app.schedule import (
     WEEKLY_JOB_ID,
     JobFunctions,
     SchedulerService,
@@ -39,6 +36,9 @@ from digest.schedule import (
     previous_fire_time,
     weekly_job,
 )
+from digest.config import Settings
+from digest.errors import ConfigError
+from digest.model import Digest, FetchRun, Record, SchedulerLock
 from digest.store.db import make_engine, migrate
 from digest.store.locks import LockHeldError
 from digest.weeks import last_complete_week
@@ -440,8 +440,8 @@ def test_service_stops_with_status_1_when_its_lock_is_taken(migrated: Engine) ->
 def test_fetch_job_calls_operations_run_fetch_and_logs_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import digest.operations
-    from digest.pipeline import SourceRunResult
+    import digest.app.operations
+    from digest.ingest.run import SourceRunResult
     from digest.store.records import SaveSummary
 
     seen: list[tuple[str, str, list[str]]] = []
@@ -454,15 +454,15 @@ def test_fetch_job_calls_operations_run_fetch_and_logs_one_line(
             )
         ]
 
-    monkeypatch.setattr(digest.operations, "run_fetch", fake_run_fetch)
+    monkeypatch.setattr(digest.app.operations, "run_fetch", fake_run_fetch)
     db_url = f"sqlite:///{tmp_path / 'other.db'}"
     config = write_config(
         tmp_path, "sqlite:///ignored.db", "  - name: pm\n    kind: pubmed\n    query: acupuncture\n"
     )
-    caplog.set_level("INFO", logger="digest.schedule")
+    caplog.set_level("INFO", logger="digest.app.schedule")
     fetch_job(str(config), db_url, "pm")
     assert seen == [(db_url, db_url, ["pm"])]  # the scheduler's database, not the file's
-    [line] = [r for r in caplog.records if r.name == "digest.schedule"]
+    [line] = [r for r in caplog.records if r.name == "digest.app.schedule"]
     assert line.message.startswith("job fetch:pm ok in ")
     fields = {k: getattr(line, k) for k in ("job", "source", "fetched", "new", "outcome")}
     assert fields == {"job": "fetch:pm", "source": "pm", "fetched": 12, "new": 3, "outcome": "ok"}
@@ -472,8 +472,8 @@ def test_fetch_job_calls_operations_run_fetch_and_logs_one_line(
 def test_weekly_job_calls_operations_run_weekly_in_the_configured_zone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import digest.operations
-    from digest.operations import WeeklyResult
+    import digest.app.operations
+    from digest.app.operations import WeeklyResult
 
     zones: list[str] = []
 
@@ -483,15 +483,15 @@ def test_weekly_job_calls_operations_run_weekly_in_the_configured_zone(
             week="2026-W47", written=[Path("a"), Path("b")], sent=0, failed_steps=["send"]
         )
 
-    monkeypatch.setattr(digest.operations, "run_weekly", fake_run_weekly)
+    monkeypatch.setattr(digest.app.operations, "run_weekly", fake_run_weekly)
     config = write_config(
         tmp_path, "sqlite:///x.db", "  - name: pm\n    kind: pubmed\n    query: acupuncture\n"
     )
     config.write_text(config.read_text().replace("timezone: UTC", "timezone: Europe/London"))
-    caplog.set_level("INFO", logger="digest.schedule")
+    caplog.set_level("INFO", logger="digest.app.schedule")
     weekly_job(str(config), f"sqlite:///{tmp_path / 'x.db'}")
     assert zones == ["Europe/London"]
-    [line] = [r for r in caplog.records if r.name == "digest.schedule"]
+    [line] = [r for r in caplog.records if r.name == "digest.app.schedule"]
     assert line.levelname == "WARNING" and line.outcome == "failed"
     assert line.week == "2026-W47" and line.written == 2 and line.failed == ["send"]
 
@@ -499,9 +499,9 @@ def test_weekly_job_calls_operations_run_weekly_in_the_configured_zone(
 def test_a_job_that_cannot_load_its_config_logs_an_error_and_does_not_raise(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("INFO", logger="digest.schedule")
+    caplog.set_level("INFO", logger="digest.app.schedule")
     fetch_job(str(tmp_path / "missing.yaml"), "sqlite://", "pm")
-    [line] = [r for r in caplog.records if r.name == "digest.schedule"]
+    [line] = [r for r in caplog.records if r.name == "digest.app.schedule"]
     assert line.levelname == "ERROR" and line.outcome == "error"
     assert "cannot read" in line.error
 
@@ -518,7 +518,7 @@ from pathlib import Path
 from digest.config import load_settings
 from digest.errors import DigestError
 from digest.logs import setup_logging
-from digest.schedule import run_scheduler
+from digest.app.schedule import run_scheduler
 from digest.store.db import make_engine
 
 setup_logging("json", 1)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
-from digest.serve import static_app
+from digest.app.serve import static_app
 
 
 def call(app: Any, path: str) -> tuple[str, bytes, dict[str, str]]:

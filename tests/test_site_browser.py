@@ -14,8 +14,8 @@ from urllib.parse import urldefrag
 
 import pytest
 
+from digest.app.screenshots import CHROMIUM_ARGS, pages_of, serve_directory
 from digest.publish.email import compose_digest_message
-from digest.publish.screenshots import CHROMIUM_ARGS, pages_of, serve_directory
 from digest.publish.site_writer import write_site
 from digest.render import build_site
 from tests.test_email import MAIL, NOW
@@ -255,7 +255,7 @@ def test_screenshots_command(site: tuple[str, Path], tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "digest.publish.screenshots",
+        "digest.app.screenshots",
         str(root),
         str(out),
         "--eml",

@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from digest.ingest.run import import_files
 from digest.model import DuplicateCandidate, Record, RecordData, SlugAlias, Study
-from digest.parsers.pubmed import parse_efetch
-from digest.pipeline import import_files
-from digest.store.studies import refresh_studies
+from digest.sources.pubmed.parse import parse_efetch
+from digest.studies.refresh import refresh_studies
 from tests.conftest import CORPUS, make_settings
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)

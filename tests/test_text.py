@@ -1,4 +1,4 @@
-"""digest.parsers.text: markup -> plain text and identifier normalizers."""
+"""digest.sources.text: markup -> plain text and identifier normalizers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from digest.facts import (
     normalize_pmcid,
     normalize_pmid,
 )
-from digest.parsers.text import (
+from digest.sources.text import (
     collapse_whitespace,
     drop_markup,
     html_to_text,

@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from digest.http import Http, RateLimiter
+from digest.ingest.run import fetch_one, import_files
+from digest.issue.build import assemble_week, build_week
 from digest.model import RecordData
-from digest.parsers.clinicaltrials import parse_ctgov_legacy_xml
-from digest.pipeline import fetch_one, import_files
-from digest.weekly import assemble_week, build_week
+from digest.sources.clinicaltrials.parse import parse_ctgov_legacy_xml
 from tests.conftest import CORPUS, FIXTURES, make_settings
 
 W46 = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)  # a Wednesday in 2026-W46

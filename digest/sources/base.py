@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from digest.config import SourceConfig
 from digest.errors import redact
 from digest.http import Http, Response
-from digest.model import ParseResult
+from digest.model import ParseResult, RecordData
 
 
 @dataclass(slots=True)
@@ -70,14 +70,54 @@ class PayloadParser(Protocol):
     def __call__(self, payload: bytes, content_type: str | None = None) -> ParseResult: ...
 
 
+def _no_own_ids(_record: RecordData) -> set[tuple[str, str]]:
+    return set()
+
+
+class ChangeDescriber(Protocol):
+    """(summary, diff) of what changed between two stored versions of one record, or None
+    when the kind has nothing to say beyond the generic field list."""
+
+    def __call__(
+        self, old: dict[str, Any], new: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTraits:
+    """What the rest of the pipeline needs to know about the records of one kind, declared
+    once here instead of in `if source == ...` branches across dedupe, classify and issue.
+
+    - `record_sources`: the `RecordData.source` values its parser emits (NCCIH emits
+      "nccih" pages and "nccih-news" items);
+    - `precedence`: field precedence when merging records of one work (lower wins);
+    - `registry`: its records are trial registrations (never merged with papers);
+    - `own_identifiers`: merge-strength ids only this kind knows how to read from its
+      records (Europe PMC's MED:/PMC:/PPR: ids, NCCIH's canonical page URL, ...);
+    - `describe_change`: how a change of one of its records reads to a person;
+    - `page_design`: its records carry the design of the page they are (NCCIH);
+    - `demo_api_path`: where its real API lives below the replay server's root.
+    """
+
+    record_sources: tuple[str, ...]
+    precedence: int = 3
+    registry: bool = False
+    own_identifiers: Callable[[RecordData], set[tuple[str, str]]] = _no_own_ids
+    describe_change: ChangeDescriber | None = None
+    page_design: bool = False
+    demo_api_path: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class SourceKind:
-    """A registry entry: how to fetch a source kind and how to parse a saved payload of it."""
+    """A registry entry: how to fetch a source kind, how to parse a saved payload of it,
+    and what its records mean to the rest of the pipeline (`traits`)."""
 
     kind: str
     fetch: Fetcher
     parse: PayloadParser
     description: str
+    traits: SourceTraits = SourceTraits(record_sources=())
 
 
 def page_from(response: Response, parsed: ParseResult) -> FetchedPage:

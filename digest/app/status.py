@@ -1,0 +1,99 @@
+"""`digest status`: per source its last run, outcome, counts, error and next run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TextIO
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from digest.config import Settings
+from digest.model import FetchRun, utcnow
+from digest.store.records import recent_runs
+
+
+@dataclass(slots=True)
+class SourceStatus:
+    name: str
+    kind: str
+    enabled: bool
+    last_run: FetchRun | None
+    consecutive_failures: int
+    next_run: datetime | None
+    alarm: bool  # failed its last N runs: what monitoring should page on
+
+
+def source_statuses(
+    settings: Settings, engine: Engine, failing_runs: int = 3, now: datetime | None = None
+) -> list[SourceStatus]:
+    from digest.app.schedule import next_fire_times
+
+    next_runs = next_fire_times(settings, now or utcnow())
+    statuses = []
+    with Session(engine) as session:
+        for source in settings.sources:
+            runs = [
+                r
+                for r in recent_runs(session, source.name, limit=max(failing_runs, 10))
+                if r.outcome != "running"
+            ]
+            failures = 0
+            for run in runs:
+                if run.outcome != "failed":
+                    break
+                failures += 1
+            statuses.append(
+                SourceStatus(
+                    name=source.name,
+                    kind=source.kind,
+                    enabled=source.enabled,
+                    last_run=runs[0] if runs else None,
+                    consecutive_failures=failures,
+                    next_run=next_runs.get(source.name) if source.enabled else None,
+                    alarm=source.enabled and failures >= failing_runs,
+                )
+            )
+    return statuses
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip() if moment else "-"
+
+
+def render_status(statuses: list[SourceStatus], out: TextIO) -> None:
+    rows = [
+        (
+            "source",
+            "kind",
+            "last run",
+            "outcome",
+            "new",
+            "upd",
+            "fetched",
+            "next run",
+            "error",
+        )
+    ]
+    for s in statuses:
+        run = s.last_run
+        outcome = "disabled" if not s.enabled else (run.outcome if run else "never run")
+        if s.consecutive_failures > 1:
+            outcome += f" x{s.consecutive_failures}"
+        rows.append(
+            (
+                s.name,
+                s.kind,
+                _when(run.started_at if run else None),
+                outcome + (" ALARM" if s.alarm else ""),
+                str(run.new) if run else "-",
+                str(run.updated) if run else "-",
+                str(run.fetched) if run else "-",
+                _when(s.next_run),
+                (run.error or "")[:80] if run else "",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip(), file=out)

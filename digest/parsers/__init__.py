@@ -1,1 +1,0 @@
-"""Pure parsers: payload bytes in, normalized records (`digest.model.RecordData`) out."""

@@ -1,0 +1,73 @@
+"""Pure: what changed between two versions of one record, said in a line a person reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from digest import facts
+from digest.model import RecordData
+from digest.sources.clinicaltrials.parse import describe_ctgov_change
+from digest.sources.nccih.parse import diff_sections
+
+Change = tuple[str, dict[str, Any]]
+
+
+def describe_registration_change(old: dict[str, Any], new: dict[str, Any]) -> Change | None:
+    """A registry update in words (status, enrolment, results posted, ...)."""
+    text = describe_ctgov_change(old, new)
+    fields = _changed_fields(old, new)
+    return (text, {"fields": fields, "notable": True}) if text else _generic(fields)
+
+
+def describe_page_change(old: dict[str, Any], new: dict[str, Any]) -> Change | None:
+    """A watched page's sections added, removed or changed."""
+    page_diff = diff_sections(
+        old.get("extra", {}).get("sections", []), new.get("extra", {}).get("sections", [])
+    )
+    if page_diff.is_empty:
+        return _generic(_changed_fields(old, new))
+    return page_diff.summary(), {
+        "added": page_diff.added,
+        "removed": page_diff.removed,
+        "changed": [list(item) for item in page_diff.changed],
+        "notable": True,
+    }
+
+
+def describe_notices(old: dict[str, Any], new: dict[str, Any]) -> Change | None:
+    """An article that newly says it is retracted, corrected or of concern; else the
+    changed fields."""
+    fields = _changed_fields(old, new)
+    notices = _new_notices(old, new)
+    if notices:
+        return "; ".join(notices), {"fields": fields, "notices": notices, "notable": True}
+    return _generic(fields)
+
+
+def _generic(fields: list[str]) -> tuple[str, dict[str, Any]] | None:
+    if not fields:
+        return None
+    return f"updated: {', '.join(fields)}", {"fields": fields, "notable": False}
+
+
+def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    keys = sorted(set(old) | set(new))
+    changed = [k for k in keys if k != "extra" and old.get(k) != new.get(k)]
+    old_extra, new_extra = old.get("extra") or {}, new.get("extra") or {}
+    changed += [
+        f"extra.{k}"
+        for k in sorted(set(old_extra) | set(new_extra))
+        if old_extra.get(k) != new_extra.get(k)
+    ]
+    return changed
+
+
+def _new_notices(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What a record newly says about itself: retracted, an erratum, a concern."""
+    before, after = RecordData.from_json_dict(old), RecordData.from_json_dict(new)
+    checks = (
+        ("retracted", facts.is_retracted),
+        ("erratum published", facts.has_erratum),
+        ("expression of concern", facts.has_concern),
+    )
+    return [label for label, said in checks if said(after) and not said(before)]

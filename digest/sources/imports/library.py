@@ -1,0 +1,170 @@
+"""Pure readers of a clinic's existing library: JSON Lines (our record format), RIS, BibTeX.
+
+RIS is read with rispy and BibTeX with bibtexparser; this module only maps their entries
+onto RecordData. Entries without a PMID or DOI get a stable id from their content, so
+importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import bibtexparser
+import rispy
+from bibtexparser.bparser import BibTexParser
+
+from digest.errors import ParseError
+from digest.facts import normalize_doi, normalize_pmid
+from digest.model import RECORD_FIELDS, ParseResult, RecordData
+from digest.sources.text import html_to_text
+
+SOURCE = "import"
+
+
+def _decode(payload: bytes, what: str) -> str:
+    try:
+        return payload.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"{what} is not UTF-8 text (byte {exc.start})") from exc
+
+
+def content_id(title: str, year: str | None, first_author: str | None) -> str:
+    basis = "|".join([" ".join(title.lower().split()), year or "", (first_author or "").lower()])
+    return "sha1:" + hashlib.sha1(basis.encode()).hexdigest()[:16]
+
+
+def _finish(record: RecordData) -> RecordData:
+    """Key an imported entry by its strongest id (PMID, then DOI, then its content)."""
+    year = (record.published or "")[:4] or None
+    record.source_id = (
+        f"pmid:{record.pmid}"
+        if record.pmid
+        else f"doi:{record.doi}"
+        if record.doi
+        else content_id(record.title, year, record.authors[0] if record.authors else None)
+    )
+    return record
+
+
+def parse_jsonl(payload: bytes) -> ParseResult:
+    """Records in the normalized JSON Lines format (`digest parse` output, PRODUCT.md)."""
+    result = ParseResult()
+    for number, line in enumerate(_decode(payload, "JSON Lines").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"line {number}: not JSON ({exc.msg})") from exc
+        if not isinstance(data, dict) or not data.get("source") or not data.get("source_id"):
+            raise ParseError(f"line {number}: a record needs 'source' and 'source_id'")
+        unknown = sorted(set(data) - set(RECORD_FIELDS))
+        if unknown:
+            result.warnings.append(f"line {number}: ignored unknown field(s) {unknown}")
+        try:
+            result.records.append(RecordData.from_json_dict(data))
+        except TypeError as exc:
+            raise ParseError(f"line {number}: {exc}") from exc
+    return result
+
+
+_RIS_DATE_KEYS = ("date", "year", "publication_year")
+
+
+def _ris_entry(entry: dict[str, Any]) -> RecordData | None:
+    title = html_to_text(str(entry.get("title") or entry.get("primary_title") or ""))
+    if not title:
+        return None
+    date_text = next((str(entry[k]) for k in _RIS_DATE_KEYS if entry.get(k)), "")
+    year = date_text[:4] if date_text[:4].isdigit() else None
+    pmid = normalize_pmid(str(entry.get("pubmed_id") or entry.get("accession_number") or ""))
+    return _finish(
+        RecordData(
+            source=SOURCE,
+            source_id="",
+            pmid=pmid,
+            doi=normalize_doi(str(entry.get("doi") or "")),
+            title=title,
+            abstract=html_to_text(str(entry.get("abstract") or "")) or None,
+            journal=entry.get("journal_name") or entry.get("secondary_title") or None,
+            published=year,
+            authors=[str(a) for a in entry.get("authors") or entry.get("first_authors") or []],
+            publication_types=[str(entry["type_of_reference"])]
+            if entry.get("type_of_reference")
+            else [],
+            mesh_terms=[],
+            language=entry.get("language") or None,
+            url=(entry.get("urls") or [None])[0],
+            extra={"format": "ris", "keywords": entry.get("keywords") or []},
+        )
+    )
+
+
+def parse_ris(payload: bytes) -> ParseResult:
+    try:
+        entries = rispy.loads(_decode(payload, "RIS"))
+    except Exception as exc:  # rispy raises plain IOError/ValueError variants
+        raise ParseError(f"not a readable RIS file: {exc}") from exc
+    result = ParseResult()
+    for index, entry in enumerate(entries):
+        record = _ris_entry(entry)
+        if record is None:
+            result.warnings.append(f"RIS entry #{index + 1} has no title; skipped")
+        else:
+            result.records.append(record)
+    if not result.records and _decode(payload, "RIS").strip():
+        raise ParseError("no RIS entries found (is this an RIS file?)")
+    return result
+
+
+def _bib_authors(value: str) -> list[str]:
+    names = []
+    for name in value.replace("\n", " ").split(" and "):
+        name = name.strip().strip("{}")
+        if "," in name:
+            family, given = (part.strip() for part in name.split(",", 1))
+            initials = "".join(p[0] for p in given.replace("-", " ").split() if p)
+            names.append(f"{family} {initials}".strip())
+        elif name:
+            names.append(name)
+    return names
+
+
+def parse_bibtex(payload: bytes) -> ParseResult:
+    parser = BibTexParser(common_strings=True)
+    parser.ignore_nonstandard_types = False
+    try:
+        database = bibtexparser.loads(_decode(payload, "BibTeX"), parser=parser)
+    except Exception as exc:  # pyparsing errors surface as several types
+        raise ParseError(f"not a readable BibTeX file: {exc}") from exc
+    result = ParseResult()
+    for entry in database.entries:
+        title = html_to_text(entry.get("title", "").replace("{", "").replace("}", ""))
+        if not title:
+            result.warnings.append(f"BibTeX entry {entry.get('ID')} has no title; skipped")
+            continue
+        result.records.append(
+            _finish(
+                RecordData(
+                    source=SOURCE,
+                    source_id="",
+                    pmid=normalize_pmid(entry.get("pmid", "")),
+                    doi=normalize_doi(entry.get("doi", "")),
+                    title=title,
+                    abstract=html_to_text(entry.get("abstract", "")) or None,
+                    journal=entry.get("journal") or None,
+                    published=entry.get("year") or None,
+                    authors=_bib_authors(entry.get("author", "")),
+                    publication_types=[entry.get("ENTRYTYPE", "")]
+                    if entry.get("ENTRYTYPE")
+                    else [],
+                    url=entry.get("url") or None,
+                    extra={"format": "bibtex", "bibtex_key": entry.get("ID")},
+                )
+            )
+        )
+    if not result.records and _decode(payload, "BibTeX").strip():
+        raise ParseError("no BibTeX entries found (is this a BibTeX file?)")
+    return result

@@ -1,0 +1,301 @@
+"""Studies from records: recluster everything, then map clusters onto existing studies.
+
+`digest.studies.cluster.cluster` partitions all live records into works (pure, order-independent);
+this module makes that partition durable without breaking identity:
+- a cluster keeps the oldest existing study among its members (smallest id), so a study's
+  permalink survives merges; the merged-away studies' slugs become aliases;
+- when the primary id changes the slug, the old slug is remembered as an alias;
+- fields are merged per field by source precedence, classification is recomputed only
+  when a member changed or the rules/topic model changed;
+- links between works and near-miss duplicates are rewritten from the same run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, delete, select
+
+from digest.classify import classify_merged, rules_fingerprint
+from digest.config import TopicModel
+from digest.facts import status_badges
+from digest.model import (
+    DuplicateCandidate,
+    Record,
+    RecordData,
+    SlugAlias,
+    Study,
+    StudyLink,
+    utcnow,
+)
+from digest.studies.cluster import cluster, merge_fields, unique_slugs
+
+
+@dataclass(slots=True)
+class RefreshSummary:
+    studies: int = 0
+    created: int = 0
+    merged_away: int = 0
+    reclassified: int = 0
+    links: int = 0
+    possible_duplicates: int = 0
+
+
+def _members_fingerprint(rows: list[Record], rules: str) -> str:
+    basis = rules + "|" + "|".join(sorted(f"{r.id}:{r.content_hash}" for r in rows))
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def _decisions(session: Session) -> dict[frozenset[int], str]:
+    rows = session.exec(
+        select(DuplicateCandidate).where(col(DuplicateCandidate.decision).is_not(None))
+    )
+    return {frozenset((r.record_a_id, r.record_b_id)): str(r.decision) for r in rows}
+
+
+def refresh_studies(
+    session: Session, topics: TopicModel, now: datetime | None = None
+) -> RefreshSummary:
+    """Bring studies, aliases, links and duplicate candidates in line with the records."""
+    now = now or utcnow()
+    summary = RefreshSummary()
+    rows = list(session.exec(select(Record).where(col(Record.deleted).is_(False))))
+    by_id = {row.id: row for row in rows if row.id is not None}
+    records = {rid: RecordData.from_json_dict(row.data) for rid, row in by_id.items()}
+    result = cluster(records, _decisions(session))
+    rules = rules_fingerprint(topics)
+    studies = {s.id: s for s in session.exec(select(Study)) if s.id is not None}
+
+    # 1. decide which study each cluster becomes (oldest member study; each claimed once)
+    claimed: dict[int, int] = {}  # study id -> cluster index
+    chosen: list[Study] = []
+    for index, keys in enumerate(result.clusters):
+        candidates = sorted({sid for k in keys if (sid := by_id[k].study_id) is not None})
+        free = [sid for sid in candidates if sid not in claimed]
+        if free:
+            study = studies[free[0]]
+            claimed[free[0]] = index
+        else:
+            study = _new_study(f"~new-{index}", now)
+            session.add(study)
+            summary.created += 1
+        chosen.append(study)
+    session.flush()
+
+    # 2. studies no cluster claimed: merged into another, or without live records
+    merged_into: dict[int, Study] = {}
+    for index, keys in enumerate(result.clusters):
+        for key in keys:
+            old = by_id[key].study_id
+            if old is not None and old not in claimed and old in studies:
+                merged_into.setdefault(old, chosen[index])
+
+    # 3. slugs: park changing slugs first so unique constraints never collide mid-way
+    slug_before = {sid: study.slug for sid, study in studies.items()}
+    new_slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
+    for study, slug in zip(chosen, new_slugs, strict=True):
+        if study.slug != slug:
+            study.slug = f"~{study.id}"
+            session.add(study)
+    for sid in merged_into:
+        studies[sid].slug = f"~gone-{sid}"
+        session.add(studies[sid])
+    session.flush()
+
+    # 4. fields, classification, flags
+    for index, (study, keys) in enumerate(zip(chosen, result.clusters, strict=True)):
+        member_rows = [by_id[k] for k in keys]
+        member_records = [records[k] for k in keys]
+        before = _snapshot(study)
+        merged, provenance = merge_fields(member_records)
+        merged.update(
+            provenance={name: list(src) for name, src in sorted(provenance.items())},
+            primary_record_id=keys[0],
+            retracted=index in result.retracted,
+            has_erratum=index in result.has_erratum,
+            is_preprint=index in result.preprint,
+            first_seen=min([study.first_seen, *(r.first_seen for r in member_rows)]),
+        )
+        for name, value in merged.items():
+            if getattr(study, name) != value:  # sqlmodel's __setattr__ is costly: skip no-ops
+                setattr(study, name, value)
+        fingerprint = _members_fingerprint(member_rows, rules)
+        if study.classified_with != fingerprint:
+            _apply_classification(study, classify_merged(member_records, topics))
+            study.classified_with = fingerprint
+            summary.reclassified += 1
+        badges = status_badges(
+            study.badges,
+            retracted=study.retracted,
+            erratum=study.has_erratum,
+            preprint=study.is_preprint,
+        )
+        if badges != study.badges:
+            study.badges = badges
+        if study.id is None or _snapshot(study) != before:  # unchanged studies: no UPDATE
+            study.updated_at = now
+            session.add(study)
+        for row in member_rows:
+            if row.study_id != study.id:
+                row.study_id = study.id
+                session.add(row)
+    session.flush()
+
+    _set_slugs(session, chosen, new_slugs, slug_before, merged_into)
+    summary.merged_away = len(merged_into)
+    _drop_orphans(session, studies, claimed, merged_into)
+    summary.links = _rewrite_links(session, result, by_id, chosen)
+    summary.possible_duplicates = _save_candidates(session, result)
+    summary.studies = len(chosen)
+    session.flush()
+    return summary
+
+
+_UNTRACKED = {"id", "slug", "updated_at"}
+
+
+def _new_study(slug: str, now: datetime) -> Study:
+    # Every collection given explicitly: pydantic would otherwise inspect each
+    # default_factory's signature on every construction (~2 ms a study).
+    return Study(
+        slug=slug,
+        first_seen=now,
+        updated_at=now,
+        nct_ids=[],
+        authors=[],
+        publication_types=[],
+        mesh_terms=[],
+        provenance={},
+        conditions=[],
+        interventions=[],
+        badges=[],
+    )
+
+
+def _snapshot(study: Study) -> tuple[Any, ...]:
+    return tuple(getattr(study, name) for name in Study.model_fields if name not in _UNTRACKED)
+
+
+def _apply_classification(study: Study, call: Any) -> None:
+    study.design = call.design
+    study.design_evidence = call.design_evidence
+    study.conditions = list(call.conditions)
+    study.interventions = list(call.interventions)
+    study.comparator = call.comparator
+    study.sample_size = call.sample_size
+    study.key_finding = call.key_finding
+    study.badges = list(call.badges)
+    study.in_scope = bool(call.in_scope)
+
+
+def _set_slugs(
+    session: Session,
+    chosen: list[Study],
+    new_slugs: list[str],
+    previous: dict[int, str],
+    merged_into: dict[int, Study],
+) -> None:
+    """Give each study its final slug; every slug it (or a merged study) had stays an alias."""
+    aliases = {a.slug: a for a in session.exec(select(SlugAlias))}
+    for study, slug in zip(chosen, new_slugs, strict=True):
+        if slug in aliases:  # the slug is current again: it must not also be an alias
+            session.delete(aliases.pop(slug))
+        study.slug = slug
+        session.add(study)
+    session.flush()
+    for study in chosen:
+        before = previous.get(study.id or 0)
+        if before and before != study.slug and before not in aliases:
+            aliases[before] = SlugAlias(slug=before, study_id=study.id or 0)
+            session.add(aliases[before])
+    for sid, target in merged_into.items():
+        before = previous.get(sid)
+        if before and before not in aliases:
+            aliases[before] = SlugAlias(slug=before, study_id=target.id or 0)
+            session.add(aliases[before])
+        for alias in list(aliases.values()):
+            if alias.study_id == sid:
+                alias.study_id = target.id or 0
+                session.add(alias)
+    session.flush()
+
+
+def _drop_orphans(
+    session: Session,
+    studies: dict[int, Study],
+    claimed: dict[int, int],
+    merged_into: dict[int, Study],
+) -> None:
+    for sid, study in studies.items():
+        if sid in claimed:
+            continue
+        session.exec(
+            delete(StudyLink).where(
+                (col(StudyLink.from_study_id) == sid) | (col(StudyLink.to_study_id) == sid)
+            )
+        )
+        if sid not in merged_into:
+            session.exec(delete(SlugAlias).where(col(SlugAlias.study_id) == sid))
+        for row in session.exec(select(Record).where(Record.study_id == sid)):
+            row.study_id = None
+            session.add(row)
+        session.flush()
+        session.delete(study)
+    session.flush()
+
+
+def _rewrite_links(
+    session: Session, result: Any, by_id: dict[int, Record], chosen: list[Study]
+) -> int:
+    """Make the stored links equal the run's links, touching only what differs."""
+    wanted: dict[tuple[int, int, str], str] = {}
+    for link in result.links:
+        a = chosen[result.cluster_of[link.key_a]].id
+        b = chosen[result.cluster_of[link.key_b]].id
+        if a is not None and b is not None and a != b:
+            wanted.setdefault((a, b, link.kind), link.evidence)
+    total = len(wanted)
+    for row in session.exec(select(StudyLink)):
+        key = (row.from_study_id, row.to_study_id, row.kind)
+        if key not in wanted:
+            session.delete(row)
+            continue
+        evidence = wanted.pop(key)
+        if row.evidence != evidence:
+            row.evidence = evidence
+            session.add(row)
+    session.flush()
+    for (a, b, kind), evidence in sorted(wanted.items()):
+        session.add(StudyLink(from_study_id=a, to_study_id=b, kind=kind, evidence=evidence))
+    return total
+
+
+def _save_candidates(session: Session, result: Any) -> int:
+    existing = {(c.record_a_id, c.record_b_id): c for c in session.exec(select(DuplicateCandidate))}
+    live = set()
+    for pair in result.possible_duplicates:
+        a, b = sorted((pair.key_a, pair.key_b))
+        live.add((a, b))
+        row = existing.get((a, b))
+        if row is None:
+            session.add(
+                DuplicateCandidate(
+                    record_a_id=a, record_b_id=b, score=pair.score, reason=pair.reason
+                )
+            )
+        elif row.decision is None:
+            row.score, row.reason = pair.score, pair.reason
+            session.add(row)
+    for key, row in existing.items():  # open candidates the algorithm no longer raises
+        if key not in live and row.decision is None:
+            session.delete(row)
+    return len(live)
+
+
+def forget_classifications(session: Session) -> None:
+    for study in session.exec(select(Study)):
+        study.classified_with = None
+        session.add(study)
