@@ -95,7 +95,9 @@ _MD_PREFIX = re.compile(r"^\s{0,3}(?:>\s?)*(?:#{1,6}\s+|[-*+]\s+|\d{1,9}[.)]\s+)
 
 def _md_line(line: str) -> str:
     line = _MD_PREFIX.sub("", line).rstrip()
-    line = re.sub(r"\s#+$", "", line).replace("|", " ; ")
+    line = re.sub(r"\s#+$", "", line)
+    if line.lstrip().startswith("|"):  # a table row: cells kept, outer pipes dropped
+        line = " | ".join(cell.strip() for cell in line.strip().strip("|").split("|"))
     for pattern, repl in _MD_INLINE:
         line = pattern.sub(repl, line)
     return line

@@ -25,7 +25,7 @@ Hedge = Literal["never", "before", "anywhere"]
 _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "‐": "-", "‑": "-"})
 
 _CLAUSE_BREAK = re.compile(
-    r"[,;:!?()\u2013\u2014]|\s-\s|\b(?:and|but|while|whereas|so|because|although|though)\b",
+    r"[,;:!?()|\u2013\u2014]|\s-\s|\b(?:and|but|while|whereas|so|because|although|though)\b",
     re.IGNORECASE,
 )
 _NEGATOR = re.compile(
