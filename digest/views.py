@@ -11,13 +11,13 @@ Sequences are tuples so a view cannot change under a renderer.
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
+
+from pydantic import TypeAdapter
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -246,62 +246,19 @@ class SiteView:
 # --------------------------------------------------------------------------- JSON form
 # A built digest is stored as JSON (Digest.content) so the archive shows what was sent.
 
-T = TypeVar("T")
 
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, named tuples, dates and tuples as plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return {name: to_jsonable(getattr(value, name)) for name in value._fields}
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [to_jsonable(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in sorted(value.items())}
-    return value
+@functools.cache
+def _digest_adapter() -> TypeAdapter[DigestView]:
+    return TypeAdapter(DigestView)  # built on first use, once every view class exists
 
 
 def digest_to_json(digest: DigestView) -> dict[str, Any]:
-    result: dict[str, Any] = to_jsonable(digest)
+    """The JSON form of a built digest (dates as ISO strings), validated by pydantic."""
+    result: dict[str, Any] = _digest_adapter().dump_python(digest, mode="json")
     return result
 
 
 def digest_from_json(data: Mapping[str, Any]) -> DigestView:
-    digest: DigestView = _from_jsonable(DigestView, data)
-    return digest
-
-
-def study_from_json(data: Mapping[str, Any]) -> StudyView:
-    study: StudyView = _from_jsonable(StudyView, data)
-    return study
-
-
-def _from_jsonable(kind: Any, value: Any) -> Any:
-    """Rebuild a typed value from `to_jsonable` output, following the type hints."""
-    if value is None:
-        return None
-    origin = typing.get_origin(kind)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(kind) if a is not type(None)]
-        return _from_jsonable(options[0], value)
-    if origin is tuple:
-        item_type = typing.get_args(kind)[0]
-        return tuple(_from_jsonable(item_type, item) for item in value)
-    if origin is Mapping:
-        return dict(value)
-    if kind is datetime:
-        return datetime.fromisoformat(value)
-    if kind is date:
-        return date.fromisoformat(value)
-    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
-        names = {f.name for f in dataclasses.fields(kind) if f.init}
-        args = {k: _from_jsonable(hints[k], v) for k, v in value.items() if k in names}
-        return kind(**args)
-    if isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_fields"):
-        hints = typing.get_type_hints(kind)
-        return kind(**{k: _from_jsonable(hints[k], v) for k, v in value.items() if k in hints})
-    return value
+    """A stored digest back as a DigestView (also reads the older named-tuple-as-object
+    form that digests stored before this codec use)."""
+    return _digest_adapter().validate_python(data)

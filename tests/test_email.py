@@ -778,7 +778,7 @@ def test_unsubscribed_readers_get_no_more_digests(
 
 def test_a_second_sender_is_refused_while_one_is_sending(tmp_path: Path) -> None:
     """`digest send` takes the database's "send" lock: two senders never run at once."""
-    from digest.issue.build import send_week
+    from digest.app.weekly import send_week
     from digest.store.db import make_engine, migrate
     from digest.store.locks import LockHeldError, acquire_scheduler_lock
     from tests.conftest import make_settings

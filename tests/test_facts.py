@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from digest import facts
 from digest.errors import ParseError
 from digest.ingest.run import import_files
-from digest.issue.build import site_view
+from digest.issue.assemble import site_view
 from digest.model import RecordData, Relation, Study
 from digest.render.site import build_site
 from digest.sources.europepmc.parse import parse_europepmc_json

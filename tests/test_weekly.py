@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from digest.app.weekly import build_week
 from digest.http import Http, RateLimiter
 from digest.ingest.run import fetch_one, import_files
-from digest.issue.build import assemble_week, build_week
+from digest.issue.assemble import assemble_week
 from digest.model import RecordData
 from digest.sources.clinicaltrials.parse import parse_ctgov_legacy_xml
 from tests.conftest import CORPUS, FIXTURES, make_settings

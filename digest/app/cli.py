@@ -182,7 +182,7 @@ def cmd_status(ctx: Context) -> int:
 
 
 def cmd_build(ctx: Context) -> int:
-    from digest.issue.build import build_week
+    from digest.app.weekly import build_week
 
     paths = build_week(ctx.settings, ctx.engine(), week=ctx.args.week, out_dir=ctx.args.out)
     for path in paths:
@@ -257,7 +257,7 @@ def cmd_reclassify(ctx: Context) -> int:
 
 
 def cmd_site(ctx: Context) -> int:
-    from digest.issue.build import render_site
+    from digest.app.weekly import render_site
 
     out_dir = ctx.args.out or Path(ctx.settings.digest.output_dir) / "site"
     written = render_site(ctx.settings, ctx.engine(), out_dir=out_dir)
@@ -266,7 +266,7 @@ def cmd_site(ctx: Context) -> int:
 
 
 def cmd_send(ctx: Context) -> int:
-    from digest.issue.build import send_week
+    from digest.app.weekly import send_week
     from digest.weeks import last_complete_week
 
     week = ctx.args.week or last_complete_week(_today(ctx.settings))

@@ -58,8 +58,8 @@ def demo_settings(base: Settings, server_url: str, out_dir: Path) -> tuple[Setti
 
 
 def run_demo(config_path: Path, out_dir: Path, out: TextIO, progress: Callable[[str], None]) -> int:
+    from digest.app.weekly import build_week, render_site, send_week
     from digest.ingest.run import fetch_sources, import_files, make_http
-    from digest.issue.build import build_week, render_site, send_week
     from digest.store.db import make_engine, migrate
     from digest.weeks import week_of
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from digest.config import Settings
-from digest.issue.build import study_views, week_bounds
+from digest.issue.context import study_views, week_bounds
 from digest.model import RecordData
 from digest.store import digests as q
 from digest.store.records import record_identifiers

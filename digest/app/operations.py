@@ -51,7 +51,7 @@ def run_weekly(
     settings: Settings, engine: Engine, now: datetime, week: str | None = None
 ) -> WeeklyResult:
     """The weekly job: fetch every source, build the week's digest, render the site, send."""
-    from digest.issue.build import build_week, render_site
+    from digest.app.weekly import build_week, render_site
 
     local_today = now.astimezone(ZoneInfo(settings.timezone)).date()
     result = WeeklyResult(week=week or last_complete_week(local_today))
@@ -65,7 +65,7 @@ def run_weekly(
 
 
 def _send(settings: Settings, engine: Engine, result: WeeklyResult) -> list[Path]:
-    from digest.issue.build import send_week
+    from digest.app.weekly import send_week
 
     report = send_week(settings, engine, week=result.week)
     result.sent = len(report.sent)

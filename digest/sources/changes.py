@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from digest import facts
@@ -62,12 +63,16 @@ def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return changed
 
 
+# what a record newly says about itself -> (words in the change line, notice kind)
+_SELF_NOTICES: tuple[tuple[str, facts.NoticeKind, Callable[[RecordData], bool]], ...] = (
+    ("retracted", "retraction", facts.is_retracted),
+    ("erratum published", "erratum", facts.has_erratum),
+    ("expression of concern", "expression-of-concern", facts.has_concern),
+)
+NOTICE_KIND_OF_LABEL: dict[str, facts.NoticeKind] = {w: k for w, k, _ in _SELF_NOTICES}
+
+
 def _new_notices(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What a record newly says about itself: retracted, an erratum, a concern."""
     before, after = RecordData.from_json_dict(old), RecordData.from_json_dict(new)
-    checks = (
-        ("retracted", facts.is_retracted),
-        ("erratum published", facts.has_erratum),
-        ("expression of concern", facts.has_concern),
-    )
-    return [label for label, said in checks if said(after) and not said(before)]
+    return [words for words, _, said in _SELF_NOTICES if said(after) and not said(before)]

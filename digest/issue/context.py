@@ -1,49 +1,40 @@
-"""The weekly digest: studies and changes of one ISO week -> DigestView -> files.
-
-The digest of a week is stored (Digest.content) as what was built and sent; rebuilding
-an unchanged week keeps its `built_at`, so files and feeds come out byte-identical.
-"""
+"""The week's view: studies, corrections, changes and run health of one ISO week, read
+from the store into a DigestView. No files, no mail: the app layer writes and sends."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from digest.config import Settings
+from digest.config import Settings, Topic
 
 if TYPE_CHECKING:
-    from digest.publish.email import SendReport
-from digest.facts import LINK_NOTICE_KINDS
+    pass
+from digest.facts import LINK_NOTICE_KINDS, NOTICE_KINDS
 from digest.issue.rank import Rankable, rank, split_corrections
-from digest.model import Record, Study, StudyLink, utcnow
+from digest.model import FetchRun, Record, Study, StudyLink
+from digest.sources.changes import NOTICE_KIND_OF_LABEL
 from digest.store import digests as q
 from digest.views import (
     ChangeView,
     ConditionSection,
-    ConditionView,
     CorrectionView,
     DigestView,
     Link,
     RelatedRef,
-    SiteView,
     SourceHealth,
     SourceRef,
     StudyView,
     Tag,
     design_of,
-    digest_from_json,
-    digest_to_json,
 )
-from digest.weeks import last_complete_week, parse_week
+from digest.weeks import parse_week
 
 UNSPECIFIED_CONDITION = Tag("pain-unspecified", "Pain (condition not specified)")
 
@@ -60,8 +51,8 @@ def week_bounds(week: str, timezone: str) -> tuple[date, date, datetime, datetim
 # ------------------------------------------------------------------ study views
 
 
-def _tags(slugs: Iterable[str], topics: Iterable[object]) -> tuple[Tag, ...]:
-    labels = {t.slug: t.label for t in topics}  # type: ignore[attr-defined]
+def _tags(slugs: Iterable[str], topics: Iterable[Topic]) -> tuple[Tag, ...]:
+    labels = {t.slug: t.label for t in topics}
     return tuple(Tag(s, labels.get(s, s)) for s in slugs)
 
 
@@ -216,7 +207,8 @@ def _corrections(
     for change, record in q.changes_between(session, start, end):
         notices = change.diff.get("notices") or []
         if record.study_id and notices:
-            kind = "retraction" if "retracted" in notices else "erratum"
+            kinds = {NOTICE_KIND_OF_LABEL.get(n) for n in notices}
+            kind = next((k for k in NOTICE_KINDS if k in kinds), "erratum")
             flagged.setdefault(record.study_id, (kind, None, None))
     for notice in q.studies_first_seen(session, start, end):
         if notice.design != "notice" or notice.id is None:
@@ -278,159 +270,20 @@ def _changes(
 
 
 def _health(session: Session, start: datetime, end: datetime) -> tuple[SourceHealth, ...]:
-    by_source: dict[str, list[object]] = defaultdict(list)
+    by_source: dict[str, list[FetchRun]] = defaultdict(list)
     for run in q.runs_between(session, start, end):
         by_source[run.source].append(run)
     rows = []
     for source, runs in sorted(by_source.items()):
-        finished = [r for r in runs if r.outcome != "running"]  # type: ignore[attr-defined]
+        finished = [r for r in runs if r.outcome != "running"]
         last = finished[-1] if finished else runs[-1]
         rows.append(
             SourceHealth(
                 source=source,
-                fetched=sum(r.fetched for r in runs),  # type: ignore[attr-defined]
-                new=sum(r.new for r in runs),  # type: ignore[attr-defined]
-                failed=last.outcome == "failed",  # type: ignore[attr-defined]
-                error=last.error,  # type: ignore[attr-defined]
+                fetched=sum(r.fetched for r in runs),
+                new=sum(r.new for r in runs),
+                failed=last.outcome == "failed",
+                error=last.error,
             )
         )
     return tuple(rows)
-
-
-def assemble_week(
-    settings: Settings, engine: Engine, week: str, now: datetime | None = None
-) -> DigestView:
-    """Build and store the week's digest; an unchanged rebuild keeps its built_at."""
-    now = now or utcnow()
-    with Session(engine) as session:
-        stored = q.stored_digest(session, week)
-        if stored is not None and q.week_was_sent(session, week):
-            # what subscribers received is the record: a resend or the archive shows it as is
-            return digest_from_json(stored.content)
-        view = build_digest_view(session, settings, week, built_at=now)
-        if stored is not None:
-            previous = digest_from_json(stored.content)
-            if dataclasses.replace(previous, built_at=now) == view:
-                return previous
-        q.save_digest(session, week, digest_to_json(view), built_at=now)
-        session.commit()
-    return view
-
-
-# ------------------------------------------------------------------ files
-
-
-def build_week(
-    settings: Settings,
-    engine: Engine,
-    week: str | None = None,
-    out_dir: Path | None = None,
-    now: datetime | None = None,
-) -> list[Path]:
-    """`digest build`: the week's digest as Markdown, plain text and email HTML."""
-    from digest.publish.site_writer import write_files
-    from digest.render.email_html import render_digest_email_html
-    from digest.render.markdown import render_digest_markdown
-    from digest.render.site import site_settings_from_config
-    from digest.render.text import render_digest_text
-
-    now = now or utcnow()
-    week = week or last_complete_week(now.astimezone(ZoneInfo(settings.timezone)).date())
-    view = assemble_week(settings, engine, week, now)
-    site = site_settings_from_config(settings)
-    unsubscribe = settings.email.unsubscribe_url or site.base_url
-    folder = (out_dir or Path(settings.digest.output_dir)) / "digests" / week
-    files = {
-        "digest.md": render_digest_markdown(view, site).encode(),
-        "digest.txt": render_digest_text(view, site, unsubscribe_url=unsubscribe).encode(),
-        "email.html": render_digest_email_html(view, site, unsubscribe_url=unsubscribe).encode(),
-    }
-    return write_files(files, folder)
-
-
-def site_view(settings: Settings, engine: Engine) -> SiteView:
-    """Everything the archive shows: stored digests, in-scope studies, every study an
-    issue ever carried (so its permalink survives a reclassification), the works they link
-    to (so no link breaks), condition lists, old slugs."""
-    from digest.render.site import site_settings_from_config
-
-    with Session(engine) as session:
-        digests = tuple(digest_from_json(d.content) for d in q.stored_digests(session))
-        aliases = q.slug_aliases(session)
-        carried = {aliases.get(s.slug, s.slug) for d in digests for s in d.studies()}
-        carried |= {aliases.get(c.study.slug, c.study.slug) for d in digests for c in d.corrections}
-        studies = [s for s in q.all_studies(session) if s.in_scope or s.slug in carried]
-        ids = {s.id for s in studies}
-        linked = {
-            i
-            for link in q.links_touching(session, [i for i in ids if i is not None])
-            for i in (link.from_study_id, link.to_study_id)
-        } - ids
-        studies += q.studies_by_id(session, {i for i in linked if i is not None}).values()
-        views = study_views(session, studies, settings)
-    by_recency = sorted(
-        views.values(),
-        key=lambda v: (v.first_seen or date.min, v.published or "", v.slug),
-        reverse=True,
-    )
-    conditions = tuple(
-        ConditionView(
-            topic.slug,
-            topic.label,
-            tuple(v for v in by_recency if topic.slug in {c.slug for c in v.conditions}),
-        )
-        for topic in settings.topics.conditions
-    )
-    built_at = digests[0].built_at if digests else datetime(1970, 1, 1, tzinfo=UTC)
-    return SiteView(
-        settings=site_settings_from_config(settings),
-        built_at=built_at,
-        digests=digests,
-        studies=tuple(sorted(views.values(), key=lambda v: v.slug)),
-        conditions=conditions,
-        slug_aliases=aliases,
-    )
-
-
-def render_site(settings: Settings, engine: Engine, out_dir: Path | None = None) -> list[Path]:
-    """`digest site`: the static web archive, written reproducibly."""
-    from digest.publish.site_writer import write_site
-    from digest.render.site import build_site
-
-    folder = out_dir or Path(settings.digest.output_dir) / "site"
-    report = write_site(build_site(site_view(settings, engine)), folder)
-    return [folder / name for name in report.written]
-
-
-def send_week(
-    settings: Settings,
-    engine: Engine,
-    week: str,
-    dry_run: Path | None = None,
-    env: Mapping[str, str] | None = None,
-) -> SendReport:
-    """`digest send`: email the week's digest (built first if needed) to every subscriber
-    who does not have it yet; with dry_run, write .eml files instead."""
-    from digest.publish.email import (
-        SmtpTransport,
-        mail_settings_from_config,
-        send_digest,
-        smtp_config_from_env,
-        write_dry_run,
-    )
-    from digest.store.locks import acquire_scheduler_lock
-
-    env = dict(os.environ) if env is None else env
-    with Session(engine) as session:
-        stored = q.stored_digest(session, week)
-    view = digest_from_json(stored.content) if stored else assemble_week(settings, engine, week)
-    mail = mail_settings_from_config(settings, env)
-    if dry_run is not None:
-        return write_dry_run(engine, view, mail, dry_run)
-    # One sender at a time per database (a CLI `digest send` beside the scheduler's weekly
-    # run would otherwise both claim the same pending deliveries).
-    with (
-        acquire_scheduler_lock(engine, name="send"),
-        SmtpTransport(smtp_config_from_env(env)) as transport,
-    ):
-        return send_digest(engine, view, mail, transport)

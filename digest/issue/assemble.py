@@ -1,0 +1,93 @@
+"""A week's digest made durable, and the whole archive's view.
+
+The digest of a week is stored (Digest.content) as what was built and sent; rebuilding
+an unchanged week keeps its `built_at`, so files and feeds come out byte-identical. A
+week anyone received is frozen: what subscribers got is the record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from digest.config import Settings
+
+if TYPE_CHECKING:
+    pass
+from digest.issue.context import build_digest_view, study_views
+from digest.model import utcnow
+from digest.render.site import site_settings_from_config
+from digest.store import digests as q
+from digest.views import (
+    ConditionView,
+    DigestView,
+    SiteView,
+    digest_from_json,
+    digest_to_json,
+)
+
+
+def assemble_week(
+    settings: Settings, engine: Engine, week: str, now: datetime | None = None
+) -> DigestView:
+    """Build and store the week's digest; an unchanged rebuild keeps its built_at."""
+    now = now or utcnow()
+    with Session(engine) as session:
+        stored = q.stored_digest(session, week)
+        if stored is not None and q.week_was_sent(session, week):
+            # what subscribers received is the record: a resend or the archive shows it as is
+            return digest_from_json(stored.content)
+        view = build_digest_view(session, settings, week, built_at=now)
+        if stored is not None:
+            previous = digest_from_json(stored.content)
+            if dataclasses.replace(previous, built_at=now) == view:
+                return previous
+        q.save_digest(session, week, digest_to_json(view), built_at=now)
+        session.commit()
+    return view
+
+
+def site_view(settings: Settings, engine: Engine) -> SiteView:
+    """Everything the archive shows: stored digests, in-scope studies, every study an
+    issue ever carried (so its permalink survives a reclassification), the works they link
+    to (so no link breaks), condition lists, old slugs."""
+    with Session(engine) as session:
+        digests = tuple(digest_from_json(d.content) for d in q.stored_digests(session))
+        aliases = q.slug_aliases(session)
+        carried = {aliases.get(s.slug, s.slug) for d in digests for s in d.studies()}
+        carried |= {aliases.get(c.study.slug, c.study.slug) for d in digests for c in d.corrections}
+        studies = [s for s in q.all_studies(session) if s.in_scope or s.slug in carried]
+        ids = {s.id for s in studies}
+        linked = {
+            i
+            for link in q.links_touching(session, [i for i in ids if i is not None])
+            for i in (link.from_study_id, link.to_study_id)
+        } - ids
+        studies += q.studies_by_id(session, {i for i in linked if i is not None}).values()
+        views = study_views(session, studies, settings)
+    by_recency = sorted(
+        views.values(),
+        key=lambda v: (v.first_seen or date.min, v.published or "", v.slug),
+        reverse=True,
+    )
+    conditions = tuple(
+        ConditionView(
+            topic.slug,
+            topic.label,
+            tuple(v for v in by_recency if topic.slug in {c.slug for c in v.conditions}),
+        )
+        for topic in settings.topics.conditions
+    )
+    built_at = digests[0].built_at if digests else datetime(1970, 1, 1, tzinfo=UTC)
+    return SiteView(
+        settings=site_settings_from_config(settings),
+        built_at=built_at,
+        digests=digests,
+        studies=tuple(sorted(views.values(), key=lambda v: v.slug)),
+        conditions=conditions,
+        slug_aliases=aliases,
+    )
