@@ -23,6 +23,7 @@ from digest.config import Settings, SourceConfig
 from digest.errors import ConfigError, DigestError, StoreError, redact
 from digest.http import Http
 from digest.model import ParseResult, utcnow
+from digest.record_schema import validated_records
 from digest.sources import get_kind
 from digest.sources.base import FetchContext, FetchedPage, FetchOutcome
 from digest.store import records as record_store
@@ -282,6 +283,11 @@ def import_files(
             parsed = parse_import(payload, file_format)
         except DigestError as exc:
             raise type(exc)(f"{path.name}: {exc}") from exc
+        # whatever the format, only records that satisfy the record schema are stored
+        parsed.records, invalid = validated_records(parsed.records)
+        warnings = [*parsed.warnings, *invalid]
+        for warning in warnings:
+            log.info("%s: %s", path.name, warning)
         outcome = FetchOutcome(
             pages=[
                 FetchedPage(
@@ -303,6 +309,7 @@ def import_files(
                 now=now,
             )
             session.commit()
+        summary.warnings = warnings
         done.append((path, summary))
     refresh_studies(settings, engine)
     return done
