@@ -90,7 +90,8 @@ def fetch_one(
             progress=progress,
             known_ids=partial(known_ids, engine),
         )
-        outcome = kind.fetch(ctx, config, cursor)
+        with http.source_run(config.name, redirect_hosts=config.allow_redirects_to):
+            outcome = kind.fetch(ctx, config, cursor)
         result.warnings = list(outcome.warnings)
         for page in outcome.pages:
             result.warnings.extend(page.parsed.warnings)
