@@ -24,6 +24,7 @@ from digest.model import ParseResult, RecordData
 from digest.parsers.text import (
     find_nct_ids,
     html_to_text,
+    load_json,
     normalize_doi,
     normalize_pmcid,
     normalize_pmid,
@@ -42,7 +43,7 @@ def _load_json(payload: bytes) -> dict[str, Any]:
     if payload.lstrip()[:1] == b"<":
         raise ParseError("expected Europe PMC JSON, got HTML/XML", source=SOURCE)
     try:
-        document = json.loads(payload)
+        document = load_json(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"malformed Europe PMC JSON: {exc}", source=SOURCE) from exc
     if not isinstance(document, dict):
