@@ -67,6 +67,8 @@ class _SourceBase(_Strict):
     enabled: bool = True
     schedule: str = "0 5 * * *"
     base_url: str | None = None  # point the same code at a mirror or a recording
+    # hosts a redirect may lead to besides the source's own origin (same-origin otherwise)
+    allow_redirects_to: list[str] = []
 
     _cron = field_validator("schedule")(_check_cron)
 
@@ -164,6 +166,10 @@ class HttpSettings(_Strict):
         "www.nccih.nih.gov": 1.0,
     }
     default_rate_limit: float = Field(default=2.0, gt=0)
+    # wall-clock budgets: one request (all of its body), one source's whole run
+    request_deadline: float = Field(default=300.0, gt=0)
+    source_deadline: float = Field(default=1800.0, gt=0)
+    max_redirects: int = Field(default=5, ge=0, le=20)
 
 
 class DigestSettings(_Strict):

@@ -9,17 +9,20 @@ import email.utils
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 
 from digest import __version__
 from digest.config import HttpSettings
-from digest.errors import FetchError, redact
+from digest.errors import FetchError, redact, register_secret
+from digest.limits import Deadline
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +87,45 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit() is also true for "²"
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+@dataclass(slots=True)
+class _SourceRun:
+    """The source a run of requests belongs to: its deadline and allowed redirect hosts."""
+
+    name: str
+    deadline: Deadline
+    redirect_hosts: frozenset[str]
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return (
+        scheme,
+        (parts.hostname or "").lower(),
+        parts.port or {"http": 80, "https": 443}.get(scheme),
+    )
+
+
 class Http:
-    """The project's HTTP client. One instance per process run."""
+    """The project's HTTP client. One instance per process run.
+
+    Redirects are followed by hand: at most `max_redirects`, each one logged, only to the
+    request's own origin (or an http -> https upgrade of it) or to a host the source
+    allows (`allow_redirects_to`), never to another scheme (file:, ftp:, ...). Every
+    request has a wall-clock budget for its whole body (`request_deadline`), and inside
+    `source_run` all of a source's requests and retry waits share one (`source_deadline`).
+    """
 
     def __init__(
         self,
@@ -107,11 +136,13 @@ class Http:
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
         limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.contact_email = contact_email
         self.tool_name = tool_name
         self.ncbi_api_key = ncbi_api_key
+        register_secret(ncbi_api_key)  # redacted by value wherever it shows up
         self._sleep = sleep
         self.limiter = limiter or RateLimiter(sleep=sleep)
         self.session = session or requests.Session()
@@ -122,6 +153,24 @@ class Http:
             }
         )
         self.requests_made = 0
+        self._clock = clock
+        self._run: _SourceRun | None = None
+
+    @contextmanager
+    def source_run(self, name: str, *, redirect_hosts: Iterable[str] = ()) -> Iterator[None]:
+        """All requests inside belong to source `name`: one deadline, its redirect hosts."""
+        previous = self._run
+        self._run = _SourceRun(
+            name=name,
+            deadline=Deadline(
+                self.settings.source_deadline, f"[{name}] the source run", self._clock
+            ),
+            redirect_hosts=frozenset(h.lower() for h in redirect_hosts),
+        )
+        try:
+            yield
+        finally:
+            self._run = previous
 
     # -- politeness ----------------------------------------------------------------
 
@@ -137,6 +186,7 @@ class Http:
         """tool/email (and api_key) that every E-utilities request must carry."""
         params = {"tool": self.tool_name, "email": self.contact_email}
         if self.ncbi_api_key:
+            register_secret(self.ncbi_api_key)
             params["api_key"] = self.ncbi_api_key
         return params
 
@@ -200,15 +250,22 @@ class Http:
         attempts = self.settings.max_retries + 1
         last_problem = "no attempt made"
         for attempt in range(attempts):
+            self._check_run_deadline(source, url)
             self.limiter.wait(key, self.rate_for(key))
             try:
-                response = self._send_once(method, url, params, data, headers)
+                response = self._send_once(method, url, params, data, headers, source)
             except requests.Timeout as exc:
                 last_problem = f"timed out ({type(exc).__name__})"
                 retry_after = None
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 last_problem = f"connection failed or body cut short: {_short(exc)}"
                 retry_after = None
+            except requests.RequestException as exc:  # bad URL or scheme, undecodable body
+                raise FetchError(
+                    f"request failed: {type(exc).__name__}: {_short(exc)}",
+                    source=source,
+                    url=redact(url),
+                ) from exc
             else:
                 if response.status not in RETRY_STATUSES:
                     if response.status >= 400:
@@ -231,6 +288,14 @@ class Http:
             if attempt + 1 == attempts:
                 break
             delay = self._backoff(attempt, retry_after)
+            run = self._run
+            if run is not None and delay >= run.deadline.remaining():
+                raise FetchError(
+                    f"{last_problem}; waiting {delay:.0f} s more would exceed the source run's "
+                    f"{run.deadline.seconds:g} s budget; trying again on the next run",
+                    source=source,
+                    url=redact(url),
+                )
             log.warning(
                 "%s %s: %s; retry %d/%d in %.1fs",
                 source or "http",
@@ -249,6 +314,42 @@ class Http:
         exponential = min(float(self.settings.backoff_base * 2**attempt), self.settings.backoff_max)
         return max(exponential, retry_after or 0.0)  # the server's wait is honoured in full
 
+    def _check_run_deadline(self, source: str | None, url: str) -> None:
+        run = self._run
+        if run is not None and run.deadline.expired:
+            raise FetchError(run.deadline.describe(), source=source, url=redact(url))
+
+    def _request_deadline(self) -> Deadline:
+        """This request's budget: its own, or what is left of the source run's if less."""
+        own = Deadline(self.settings.request_deadline, "the request", self._clock)
+        run = self._run
+        if run is not None and run.deadline.remaining() < own.remaining():
+            return run.deadline
+        return own
+
+    def _redirect_target(self, origin: str, current: str, location: str, source: str | None) -> str:
+        target = urljoin(current, location.strip())
+        scheme, host, port = _origin(target)
+        if scheme not in ("http", "https"):
+            raise FetchError(
+                f"redirect to a {scheme or 'scheme-less'}: URL refused ({redact(target)})",
+                source=source,
+                url=redact(current),
+            )
+        first = _origin(origin)
+        same = (scheme, host, port) == first or (
+            host == first[1] and first[0] == "http" and scheme == "https"  # upgrade only
+        )
+        allowed = self._run.redirect_hosts if self._run is not None else frozenset()
+        if not same and host not in allowed:
+            raise FetchError(
+                f"redirect to another origin refused: {redact(target)} (allow the host with "
+                "`allow_redirects_to` in the source's settings)",
+                source=source,
+                url=redact(current),
+            )
+        return target
+
     def _send_once(
         self,
         method: str,
@@ -256,36 +357,88 @@ class Http:
         params: Mapping[str, Any] | None,
         data: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
+        source: str | None = None,
     ) -> Response:
-        self.requests_made += 1
-        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
-        with self.session.request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=dict(headers or {}),
-            timeout=timeout,
-            stream=True,
-            allow_redirects=True,
-        ) as raw:
-            body = self._read_capped(raw, url)
-            return Response(
-                url=raw.url,
-                status=raw.status_code,
-                content=body,
-                headers={k.lower(): v for k, v in raw.headers.items()},
-            )
+        deadline = self._request_deadline()
+        current = url
+        for hop in range(self.settings.max_redirects + 1):
+            if deadline.expired:
+                raise FetchError(deadline.describe(), source=source, url=redact(current))
+            self.requests_made += 1
+            read_timeout = max(0.01, min(self.settings.read_timeout, deadline.remaining()))
+            with self.session.request(
+                method,
+                current,
+                params=params,
+                data=data,
+                headers=dict(headers or {}),
+                timeout=(self.settings.connect_timeout, read_timeout),
+                stream=True,
+                allow_redirects=False,
+            ) as raw:
+                location = raw.headers.get("location") if raw.is_redirect else None
+                if location is None:
+                    body = self._read_capped(raw, current, deadline, source)
+                    return Response(
+                        url=raw.url,
+                        status=raw.status_code,
+                        content=body,
+                        headers={k.lower(): v for k, v in raw.headers.items()},
+                    )
+                if hop == self.settings.max_redirects:
+                    break
+                target = self._redirect_target(url, raw.url, location, source)
+                log.info(
+                    "%s: redirect %d %s -> %s",
+                    source or "http",
+                    raw.status_code,
+                    redact(raw.url),
+                    redact(target),
+                    extra={"source": source, "status": raw.status_code},
+                )
+                if raw.status_code == 303 or (raw.status_code in (301, 302) and method == "POST"):
+                    method, data = "GET", None
+                current, params = target, None  # the Location is the whole new URL
+        raise FetchError(
+            f"more than {self.settings.max_redirects} redirects", source=source, url=redact(url)
+        )
 
-    def _read_capped(self, raw: requests.Response, url: str) -> bytes:
+    def _read_capped(
+        self, raw: requests.Response, url: str, deadline: Deadline, source: str | None = None
+    ) -> bytes:
         cap = self.settings.max_response_bytes
         chunks: list[bytes] = []
         size = 0
-        # iter_content decodes gzip, so the cap also bounds a decompression bomb
-        for chunk in raw.iter_content(chunk_size=65536):
+        # read1 returns what has arrived (one recv), so the clock is checked between chunks
+        # even when a server trickles a byte at a time; it decodes gzip, so the cap also
+        # bounds a decompression bomb
+        while True:
+            if deadline.expired:
+                raise FetchError(
+                    f"{deadline.describe()} ({size:,} bytes received)",
+                    source=source,
+                    url=redact(url),
+                )
+            try:
+                chunk = raw.raw.read1(65536, decode_content=True)
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise requests.exceptions.ReadTimeout(exc) from exc
+            except urllib3.exceptions.DecodeError as exc:
+                raise FetchError(
+                    f"the body is not valid {raw.headers.get('content-encoding', 'encoded')} "
+                    f"data: {_short(exc)}",
+                    source=source,
+                    url=redact(url),
+                ) from exc
+            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError) as exc:
+                raise requests.exceptions.ChunkedEncodingError(exc) from exc
+            if not chunk:
+                break
             size += len(chunk)
             if size > cap:
-                raise FetchError(f"response larger than the {cap:,}-byte cap", url=redact(url))
+                raise FetchError(
+                    f"response larger than the {cap:,}-byte cap", source=source, url=redact(url)
+                )
             chunks.append(chunk)
         return b"".join(chunks)
 

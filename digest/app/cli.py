@@ -202,6 +202,8 @@ def cmd_import(ctx: Context) -> int:
             f"updated, {summary.unchanged} unchanged",
             file=ctx.out,
         )
+        for warning in summary.warnings:
+            print(f"warning: {path.name}: {warning}", file=ctx.err)
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from digest.config import Settings, SourceConfig
 from digest.errors import ConfigError, DigestError, StoreError, redact
 from digest.http import Http
 from digest.model import ParseResult, utcnow
+from digest.record_schema import validated_records
 from digest.sources import describe_change, get_kind
 from digest.sources.base import FetchContext, FetchedPage, FetchOutcome
 from digest.store import records as record_store
@@ -88,7 +89,8 @@ def fetch_one(
             progress=progress,
             known_ids=partial(known_ids, engine),
         )
-        outcome = kind.fetch(ctx, config, cursor)
+        with http.source_run(config.name, redirect_hosts=config.allow_redirects_to):
+            outcome = kind.fetch(ctx, config, cursor)
         result.warnings = list(outcome.warnings)
         for page in outcome.pages:
             result.warnings.extend(page.parsed.warnings)
@@ -281,6 +283,11 @@ def import_files(
             parsed = parse_import(payload, file_format)
         except DigestError as exc:
             raise type(exc)(f"{path.name}: {exc}") from exc
+        # whatever the format, only records that satisfy the record schema are stored
+        parsed.records, invalid = validated_records(parsed.records)
+        warnings = [*parsed.warnings, *invalid]
+        for warning in warnings:
+            log.info("%s: %s", path.name, warning)
         outcome = FetchOutcome(
             pages=[
                 FetchedPage(
@@ -302,6 +309,7 @@ def import_files(
                 now=now,
             )
             session.commit()
+        summary.warnings = warnings
         done.append((path, summary))
     refresh_studies(settings, engine)
     return done

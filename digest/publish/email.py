@@ -41,7 +41,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy.engine import Engine
 
 from digest.config import Settings
-from digest.errors import ConfigError, DigestError
+from digest.errors import ConfigError, DigestError, register_secret
 from digest.model import Subscriber, utcnow
 from digest.publish.site_writer import write_atomically
 from digest.publish.tokens import load_secret, make_unsubscribe_token
@@ -249,6 +249,7 @@ def parse_smtp_url(url: str, password: str | None = None) -> SmtpConfig:
             "refusing to send a password over unencrypted SMTP: use smtp+starttls:// or smtps://",
             key=SMTP_URL_ENV,
         )
+    register_secret(password)  # redacted by value in errors and logs
     return SmtpConfig(
         host=parts.hostname, port=port, security=security, username=username, password=password
     )

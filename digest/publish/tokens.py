@@ -15,7 +15,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from digest.errors import ConfigError
+from digest.errors import ConfigError, register_secret
 
 SECRET_ENV = "DIGEST_SECRET"
 MIN_SECRET_BYTES = 16
@@ -31,6 +31,7 @@ def load_secret(env: Mapping[str, str]) -> bytes:
             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)",
             key=SECRET_ENV,
         )
+    register_secret(value)  # redacted by value in errors and logs
     return value.encode()
 
 

@@ -7,6 +7,7 @@ tags are removed, entities are decoded once).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from html.parser import HTMLParser
@@ -29,6 +30,12 @@ _DROPPED_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", 
 _PARAGRAPH = "\x00P"
 _LINE = "\x00L"
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u2009\u202f]+")
+# Bidirectional controls (embeddings, overrides, isolates, marks): in untrusted text they
+# reorder what a reader sees (U+202E turns "fdp.exe" into "exe.pdf"); never kept.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Lone UTF-16 surrogates (from a JSON "\ud800" escape) cannot be encoded: U+FFFD instead.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 # Something that looks like an HTML/XML tag (used to decide whether text/plain holds markup).
 _TAG_LIKE = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(\s[^<>]*)?/?>")
 
@@ -64,9 +71,36 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+def clean_text(text: str) -> str:
+    """Untrusted text without bidi controls and with lone surrogates as U+FFFD."""
+    return _SURROGATES.sub("\ufffd", _BIDI_CONTROLS.sub("", text))
+
+
 def collapse_whitespace(text: str) -> str:
     """All runs of whitespace (incl. no-break spaces) -> one space, trimmed."""
-    return _SPACES.sub(" ", text).strip()
+    return _SPACES.sub(" ", clean_text(text)).strip()
+
+
+def _clean_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_clean_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean_tree(k): _clean_tree(v) for k, v in value.items()}
+    return value
+
+
+def load_json(payload: bytes | str) -> Any:
+    """`json.loads` for untrusted payloads: nesting too deep for the decoder is a
+    JSONDecodeError (not a RecursionError), and lone surrogate escapes ("\ud800") become
+    U+FFFD, so one broken string never makes a payload unstorable."""
+    try:
+        document = json.loads(payload)
+    except RecursionError as exc:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from exc
+    raw = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogatepass")
+    return _clean_tree(document) if _SURROGATE_ESCAPE.search(raw) else document
 
 
 def html_to_text(markup: str) -> str:
@@ -79,7 +113,7 @@ def html_to_text(markup: str) -> str:
     if not markup:
         return ""
     parser = _TextExtractor()
-    parser.feed(markup)
+    parser.feed(clean_text(markup))
     parser.close()
     flat = _SPACES.sub(" ", "".join(parser.parts))
     paragraphs = []
@@ -100,6 +134,7 @@ def drop_markup(text: str) -> str:
     """Plain text that may carry stray HTML (a registry field, a text/plain feed title):
     paragraphs holding tag-like markup go through `html_to_text`, the rest stays as is
     (so a literal "&" or "p<0.05" in plain text is never altered)."""
+    text = clean_text(text)
     if not looks_like_markup(text):
         return text
     paragraphs = (html_to_text(p) if looks_like_markup(p) else p for p in text.split("\n\n"))
@@ -108,6 +143,7 @@ def drop_markup(text: str) -> str:
 
 def paragraphs_to_text(text: str) -> str:
     """Plain text with hard-wrapped lines -> paragraphs (blank-line separated), spaces collapsed."""
+    text = clean_text(text)
     blocks = re.split(r"\n[ \t\r\f\v]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
     return "\n\n".join(p for p in (collapse_whitespace(b) for b in blocks) if p)
 

@@ -41,6 +41,7 @@ class SaveSummary:
     unchanged: int = 0
     deleted: int = 0
     changed_record_ids: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # records skipped, fields ignored
 
 
 def record_identifiers(data: RecordData) -> set[tuple[str, str]]:

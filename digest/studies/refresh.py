@@ -13,6 +13,7 @@ this module makes that partition durable without breaking identity:
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,10 @@ from digest.model import (
     StudyLink,
     utcnow,
 )
+from digest.record_schema import record_problem
 from digest.studies.cluster import cluster, merge_fields, unique_slugs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -42,6 +46,17 @@ class RefreshSummary:
     reclassified: int = 0
     links: int = 0
     possible_duplicates: int = 0
+    failed: int = 0  # studies whose classification raised (kept as they were)
+    skipped_records: int = 0  # stored rows that fail the record schema (left out)
+
+
+def _usable(row: Record) -> bool:
+    """A stored row that satisfies the record schema; one written before the schema was
+    enforced, and invalid, is left out of the refresh (and reported) instead of breaking it."""
+    problem = record_problem(row.data)
+    if problem is not None:
+        log.warning("record %s (%s:%s) left out: %s", row.id, row.source, row.source_id, problem)
+    return problem is None
 
 
 def _members_fingerprint(rows: list[Record], rules: str) -> str:
@@ -63,7 +78,8 @@ def refresh_studies(
     now = now or utcnow()
     summary = RefreshSummary()
     rows = list(session.exec(select(Record).where(col(Record.deleted).is_(False))))
-    by_id = {row.id: row for row in rows if row.id is not None}
+    by_id = {row.id: row for row in rows if row.id is not None and _usable(row)}
+    summary.skipped_records = len(rows) - len(by_id)
     records = {rid: RecordData.from_json_dict(row.data) for rid, row in by_id.items()}
     result = cluster(records, _decisions(session))
     rules = rules_fingerprint(topics)
@@ -124,9 +140,15 @@ def refresh_studies(
                 setattr(study, name, value)
         fingerprint = _members_fingerprint(member_rows, rules)
         if study.classified_with != fingerprint:
-            _apply_classification(study, classify_merged(member_records, topics))
-            study.classified_with = fingerprint
-            summary.reclassified += 1
+            try:
+                call = classify_merged(member_records, topics)
+            except Exception:  # one bad study must not stop the others: report, go on
+                log.exception("classifying study %s (%s) failed; kept as it was", study.id, keys)
+                summary.failed += 1
+            else:
+                _apply_classification(study, call)
+                study.classified_with = fingerprint
+                summary.reclassified += 1
         badges = status_badges(
             study.badges,
             retracted=study.retracted,

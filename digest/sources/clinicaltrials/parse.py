@@ -21,6 +21,7 @@ from digest.model import ParseResult, RecordData, Relation
 from digest.sources.text import (
     collapse_whitespace,
     drop_markup,
+    load_json,
     paragraphs_to_text,
     records_skipping_bad,
 )
@@ -56,7 +57,7 @@ def _load_json(payload: bytes) -> Any:
     if head.startswith((b"<!doctype", b"<html", b"<")):
         raise ParseError("expected ClinicalTrials.gov JSON, got HTML/XML", source=SOURCE)
     try:
-        return json.loads(payload)
+        return load_json(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"malformed ClinicalTrials.gov JSON: {exc}", source=SOURCE) from exc
 

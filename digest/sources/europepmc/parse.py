@@ -30,7 +30,7 @@ from digest.facts import (
     relation_kind_for,
 )
 from digest.model import ParseResult, RecordData, Relation
-from digest.sources.text import html_to_text, records_skipping_bad
+from digest.sources.text import html_to_text, load_json, records_skipping_bad
 
 SOURCE = "europepmc"
 ARTICLE_URL = "https://europepmc.org/article/{src}/{id}"
@@ -44,7 +44,7 @@ def _load_json(payload: bytes) -> dict[str, Any]:
     if payload.lstrip()[:1] == b"<":
         raise ParseError("expected Europe PMC JSON, got HTML/XML", source=SOURCE)
     try:
-        document = json.loads(payload)
+        document = load_json(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"malformed Europe PMC JSON: {exc}", source=SOURCE) from exc
     if not isinstance(document, dict):

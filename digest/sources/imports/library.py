@@ -18,6 +18,7 @@ from bibtexparser.bparser import BibTexParser
 from digest.errors import ParseError
 from digest.facts import normalize_doi, normalize_pmid
 from digest.model import RECORD_FIELDS, ParseResult, RecordData
+from digest.record_schema import record_problem
 from digest.sources.text import html_to_text
 
 SOURCE = "import"
@@ -49,24 +50,35 @@ def _finish(record: RecordData) -> RecordData:
 
 
 def parse_jsonl(payload: bytes) -> ParseResult:
-    """Records in the normalized JSON Lines format (`digest parse` output, PRODUCT.md)."""
+    """Records in the normalized JSON Lines format (`digest parse` output, PRODUCT.md).
+
+    Every line is checked against the record schema (digest.record_schema). A bad line
+    (not JSON, or not a valid record) is skipped with a warning naming its line number;
+    the file fails only when no line holds a usable record.
+    """
     result = ParseResult()
     for number, line in enumerate(_decode(payload, "JSON Lines").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ParseError(f"line {number}: not JSON ({exc.msg})") from exc
+        except (json.JSONDecodeError, RecursionError) as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            result.warnings.append(f"line {number} skipped: not JSON ({msg})")
+            continue
         if not isinstance(data, dict) or not data.get("source") or not data.get("source_id"):
-            raise ParseError(f"line {number}: a record needs 'source' and 'source_id'")
-        unknown = sorted(set(data) - set(RECORD_FIELDS))
+            result.warnings.append(f"line {number} skipped: needs 'source' and 'source_id'")
+            continue
+        problem = record_problem(data)
+        if problem is not None:
+            result.warnings.append(f"line {number} skipped: {problem}")
+            continue
+        unknown = sorted(set(data) - set(RECORD_FIELDS) - {"relations"})
         if unknown:
             result.warnings.append(f"line {number}: ignored unknown field(s) {unknown}")
-        try:
-            result.records.append(RecordData.from_json_dict(data))
-        except TypeError as exc:
-            raise ParseError(f"line {number}: {exc}") from exc
+        result.records.append(RecordData.from_json_dict(data))
+    if result.warnings and not result.records:
+        raise ParseError(f"no usable record in the file ({result.warnings[0]})")
     return result
 
 

@@ -9,7 +9,6 @@ parsed in one go; bigger payloads are streamed article by article (see parse_efe
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -26,6 +25,7 @@ from digest.facts import (
     relation_kind_for,
 )
 from digest.model import ParseResult, RecordData, Relation
+from digest.sources.text import load_json
 
 # lxml ships without type stubs; elements are typed loosely on purpose.
 Element: TypeAlias = Any
@@ -853,7 +853,7 @@ def _esearch_from_xml(payload: bytes) -> ESearchResult:
 
 def _esearch_from_json(payload: bytes) -> ESearchResult:
     try:
-        document = json.loads(payload)
+        document = load_json(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(f"truncated or malformed JSON: {exc}") from exc
     if not isinstance(document, dict):

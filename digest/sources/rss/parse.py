@@ -24,6 +24,7 @@ from lxml import etree
 
 from digest.errors import ParseError
 from digest.facts import find_dois, find_nct_ids, find_pmid_in_url, normalize_doi, normalize_pmid
+from digest.limits import MAX_FEED_NAME_CHARS, MAX_FEED_TEXT_CHARS
 from digest.model import ParseResult, RecordData
 from digest.sources.text import collapse_whitespace, html_to_text, looks_like_markup
 
@@ -80,12 +81,26 @@ class _ItemIds:
     values: dict[str, list[str]] = field(default_factory=dict)
 
 
+# Prefixes a feed may use without declaring them (lxml's recover mode keeps the element as
+# "dc:identifier" with no namespace); read as the namespace they always stand for.
+_USUAL_PREFIXES = {"dc": _NS_DC, "prism": "prism"}
+
+
+def _qname(element: Any) -> tuple[str, str]:
+    """(namespace, local name) of an element, also for an undeclared "prefix:name" tag."""
+    try:
+        qname = etree.QName(element)
+    except ValueError:  # "dc:creator" without xmlns:dc: recover like feed readers do
+        prefix, _, local = str(element.tag).rpartition(":")
+        return _USUAL_PREFIXES.get(prefix, prefix), local
+    return qname.namespace or "", qname.localname
+
+
 def _namespace_key(element: Any) -> str | None:
-    qname = etree.QName(element)
-    namespace = qname.namespace or ""
+    namespace, localname = _qname(element)
     if "prismstandard.org" in namespace:
         namespace = "prism"
-    return _IDENTIFIER_ELEMENTS.get((namespace, qname.localname))
+    return _IDENTIFIER_ELEMENTS.get((namespace, localname))
 
 
 def _scan_items(payload: bytes) -> list[_ItemIds]:
@@ -99,16 +114,13 @@ def _scan_items(payload: bytes) -> list[_ItemIds]:
         return []
     items = []
     for element in root.iter():
-        if not isinstance(element.tag, str) or etree.QName(element).localname not in (
-            "item",
-            "entry",
-        ):
+        if not isinstance(element.tag, str) or _qname(element)[1] not in ("item", "entry"):
             continue
         found = _ItemIds()
         for child in element:
             if not isinstance(child.tag, str):
                 continue
-            name = etree.QName(child).localname
+            name = _qname(child)[1]
             text = collapse_whitespace("".join(child.itertext()))
             if name in ("guid", "id") and found.guid is None:
                 found.guid = text or None
@@ -128,6 +140,41 @@ def _match_item_ids(entries: list[Any], scanned: list[_ItemIds]) -> list[_ItemId
 
 
 # --------------------------------------------------------------------------- feedparser side
+
+
+# feedparser runs an e-mail regex over person elements that is quadratic in their length
+# (100 kB of <author> without "@" took 36 s): their text is capped before it parses.
+_PERSON = (
+    rb"(?:[\w.-]+:)?(?:author|creator|contributor|managingEditor|webMaster|name|email|publisher)"
+)
+_PERSON_TEXT = re.compile(
+    rb"(<" + _PERSON + rb"\b[^<>]*>\s*(?:<!\[CDATA\[)?)([^<\]]{%d,})" % MAX_FEED_NAME_CHARS,
+    re.IGNORECASE,
+)
+_LONG_TEXT = re.compile(rb"([^<]{%d})[^<]+" % MAX_FEED_TEXT_CHARS)
+# A character reference to a UTF-16 surrogate is not XML; feedparser's loose parser would
+# crash encoding it. It becomes U+FFFD, as an undecodable byte would.
+_SURROGATE_REF = re.compile(
+    rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}"
+    rb"|0*(?:5529[6-9]|55[3-9]\d\d|56\d{3}|57[0-2]\d\d|573[0-3]\d|5734[0-3]));"
+)
+
+
+def _defuse(payload: bytes, warnings: list[str]) -> bytes:
+    """The payload with over-long element text cut and surrogate references replaced."""
+    payload, cut = _PERSON_TEXT.subn(
+        lambda m: m.group(1) + m.group(2)[:MAX_FEED_NAME_CHARS], payload
+    )
+    payload, long = _LONG_TEXT.subn(rb"\1", payload)
+    if cut or long:
+        warnings.append(
+            f"{cut + long} over-long element text(s) cut to {MAX_FEED_NAME_CHARS:,} characters "
+            f"(names) or {MAX_FEED_TEXT_CHARS:,} (other text)"
+        )
+    payload, bad = _SURROGATE_REF.subn(b"&#xFFFD;", payload)
+    if bad:
+        warnings.append(f"{bad} character reference(s) to UTF-16 surrogates replaced by U+FFFD")
+    return payload
 
 
 def _content_type_header(content_type: str | None) -> dict[str, str]:
@@ -292,9 +339,10 @@ class _ParsedFeed:
 def _read_feed(
     payload: bytes, source: str, content_type: str | None, base_url: str | None
 ) -> _ParsedFeed:
+    warnings: list[str] = []
+    payload = _defuse(payload, warnings)
     parsed = _run_feedparser(payload, content_type, base_url)
     entries = list(parsed.entries)
-    warnings = []
     if parsed.bozo:
         problem = collapse_whitespace(str(parsed.get("bozo_exception") or "not well-formed"))
         if not entries:

