@@ -25,7 +25,7 @@ from bench.bench_dedupe import SEED, build_eval_set, build_scale_set
 from digest.config import load_settings
 from digest.model import ParseResult, RecordData
 from digest.sources.base import FetchedPage, FetchOutcome
-from digest.sources.changes import describe_change
+from digest.sources import describe_change
 from digest.store.db import make_engine, migrate
 from digest.store.records import save_outcome
 from digest.studies.refresh import refresh_studies
