@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from digest.app.cli import build_parser, main
+from digest.app.cli.main import resolve_handler
 from tests.conftest import CORPUS, MINIMAL_TOPICS, ROOT
 
 EFETCH_DIR = CORPUS / "pubmed-efetch"
@@ -34,6 +37,37 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
             build_parser().parse_args([name, "--help"])
         assert exit_info.value.code == 0
         assert f"digest {name}" in readme, f"README does not document `digest {name}`"
+
+
+def test_every_command_names_a_handler_that_exists() -> None:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    for name, command in action.choices.items():  # type: ignore[union-attr]
+        handler = resolve_handler(command.get_default("handler"))
+        assert callable(handler), name
+        assert handler.__name__ == f"cmd_{name}", name
+
+
+def test_help_and_usage_errors_do_not_load_the_database_stack() -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "from digest.app.cli import main\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        "    main(['frobnicate'])\n"
+        "heavy = {'sqlalchemy', 'sqlmodel', 'lxml', 'apscheduler', 'digest.app.operations'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_python_dash_m_digest_runs_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "digest", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0 and done.stdout.strip().startswith("digest ")
 
 
 def test_unknown_command_is_a_usage_error() -> None:
