@@ -7,12 +7,15 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from digest.app import operations
 from digest.app.cli import build_parser, main
 from digest.app.cli.main import resolve_handler
+from digest.app.operations import WeeklyResult
 from tests.conftest import CORPUS, MINIMAL_TOPICS, ROOT
 
 EFETCH_DIR = CORPUS / "pubmed-efetch"
@@ -227,3 +230,37 @@ def test_subscribers_add_list_remove_erase(tmp_path: Path) -> None:
     assert (
         "second@example.org" not in run("--config", str(config), "subscribers", "list", "--all")[1]
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "operation", "result"),
+    [
+        (["fetch", "--source", "pm"], "run_fetch", []),
+        (["import", "x.jsonl"], "run_import", []),
+        (["reclassify"], "run_reclassify", SimpleNamespace(reclassified=0, studies=0)),
+        (["build", "--week", "2026-W47"], "run_build", []),
+        (["site"], "run_site", []),
+        (
+            ["send", "--week", "2026-W47"],
+            "run_send",
+            SimpleNamespace(sent=[], already_sent=[], failed=[], written=[]),
+        ),
+        (["run", "--week", "2026-W47"], "run_weekly", WeeklyResult(week="2026-W47")),
+    ],
+)
+def test_commands_that_run_a_job_go_through_operations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], operation: str, result: Any
+) -> None:
+    config = write_config(tmp_path, "  - name: pm\n    kind: pubmed\n    query: q\n")
+    assert run("--config", str(config), "init")[0] == 0
+    calls: list[tuple[Any, ...]] = []
+
+    def fake(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return result
+
+    monkeypatch.setattr(operations, operation, fake)
+    code, _, err = run("--config", str(config), *argv)
+    assert code == 0, err
+    [(settings, engine, *_)] = calls
+    assert settings.sources[0].name == "pm" and str(engine.url).endswith("d.db")
