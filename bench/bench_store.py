@@ -24,8 +24,8 @@ from sqlmodel import Session
 from bench.bench_dedupe import SEED, build_eval_set, build_scale_set
 from digest.config import load_settings
 from digest.model import ParseResult, RecordData
-from digest.sources.base import FetchedPage, FetchOutcome
 from digest.sources import describe_change
+from digest.sources.base import FetchedPage, FetchOutcome
 from digest.store.db import make_engine, migrate
 from digest.store.records import save_outcome
 from digest.studies.refresh import refresh_studies

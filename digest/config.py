@@ -6,7 +6,6 @@ Errors name the key path and, where the YAML tells us, the line: `sources[2].kin
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,12 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from digest.cron import check_crontab
 from digest.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("sources.yaml")
 DEFAULT_DATABASE_URL = "sqlite:///data/digest.db"
-
-_CRON_FIELD = re.compile(r"^[\w*/,\-]+$")
 
 
 class _Strict(BaseModel):
@@ -27,10 +25,8 @@ class _Strict(BaseModel):
 
 
 def _check_cron(value: str) -> str:
-    fields = value.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise ValueError(f"not a 5-field crontab expression: {value!r}")
-    return value
+    """Every `schedule:` is checked by the scheduler's own parser (digest.cron)."""
+    return check_crontab(value)
 
 
 class Topic(_Strict):

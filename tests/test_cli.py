@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from digest.app import operations
 from digest.app.cli import build_parser, main
+from digest.app.cli.main import resolve_handler
+from digest.app.operations import WeeklyResult
 from tests.conftest import CORPUS, MINIMAL_TOPICS, ROOT
 
 EFETCH_DIR = CORPUS / "pubmed-efetch"
@@ -34,6 +40,37 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
             build_parser().parse_args([name, "--help"])
         assert exit_info.value.code == 0
         assert f"digest {name}" in readme, f"README does not document `digest {name}`"
+
+
+def test_every_command_names_a_handler_that_exists() -> None:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    for name, command in action.choices.items():  # type: ignore[union-attr]
+        handler = resolve_handler(command.get_default("handler"))
+        assert callable(handler), name
+        assert handler.__name__ == f"cmd_{name}", name
+
+
+def test_help_and_usage_errors_do_not_load_the_database_stack() -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "from digest.app.cli import main\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        "    main(['frobnicate'])\n"
+        "heavy = {'sqlalchemy', 'sqlmodel', 'lxml', 'apscheduler', 'digest.app.operations'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_python_dash_m_digest_runs_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "digest", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0 and done.stdout.strip().startswith("digest ")
 
 
 def test_unknown_command_is_a_usage_error() -> None:
@@ -193,3 +230,37 @@ def test_subscribers_add_list_remove_erase(tmp_path: Path) -> None:
     assert (
         "second@example.org" not in run("--config", str(config), "subscribers", "list", "--all")[1]
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "operation", "result"),
+    [
+        (["fetch", "--source", "pm"], "run_fetch", []),
+        (["import", "x.jsonl"], "run_import", []),
+        (["reclassify"], "run_reclassify", SimpleNamespace(reclassified=0, studies=0)),
+        (["build", "--week", "2026-W47"], "run_build", []),
+        (["site"], "run_site", []),
+        (
+            ["send", "--week", "2026-W47"],
+            "run_send",
+            SimpleNamespace(sent=[], already_sent=[], failed=[], written=[]),
+        ),
+        (["run", "--week", "2026-W47"], "run_weekly", WeeklyResult(week="2026-W47")),
+    ],
+)
+def test_commands_that_run_a_job_go_through_operations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], operation: str, result: Any
+) -> None:
+    config = write_config(tmp_path, "  - name: pm\n    kind: pubmed\n    query: q\n")
+    assert run("--config", str(config), "init")[0] == 0
+    calls: list[tuple[Any, ...]] = []
+
+    def fake(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return result
+
+    monkeypatch.setattr(operations, operation, fake)
+    code, _, err = run("--config", str(config), *argv)
+    assert code == 0, err
+    [(settings, engine, *_)] = calls
+    assert settings.sources[0].name == "pm" and str(engine.url).endswith("d.db")

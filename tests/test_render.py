@@ -19,8 +19,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import bibtexparser
 import feedparser
 import pytest
+import rispy
+from bibtexparser.bparser import BibTexParser
+from bibtexparser.latexenc import latex_to_unicode
 from bs4 import BeautifulSoup
 
 from digest.render import (
@@ -493,7 +497,7 @@ def test_citation_of_a_registration_points_at_the_registry() -> None:
     assert text.endswith("Available from: https://clinicaltrials.gov/study/NCT01570127")
 
 
-def test_ris_round_trip_fields() -> None:
+def test_ris_lines() -> None:
     nejm = corpus_studies()["pmid-29768149"]
     lines = to_ris([nejm]).splitlines()
     assert lines[0] == "TY  - JOUR" and lines[-1] == "ER  - "
@@ -508,27 +512,96 @@ def test_ris_round_trip_fields() -> None:
     assert all(re.match(r"^[A-Z][A-Z0-9]  - ", line) for line in lines)
 
 
+def _all_studies() -> list[StudyView]:
+    return [*corpus_studies().values(), *hostile_digest().studies()]
+
+
+def _one_line(text: str | None) -> str | None:
+    return " ".join(text.split()) if text else None
+
+
+def test_ris_round_trip_through_rispy() -> None:
+    studies = _all_studies()
+    entries = rispy.loads(to_ris(studies))
+    assert len(entries) == len(studies)
+    for entry, study in zip(entries, studies, strict=True):
+        assert entry["id"] == study.slug
+        assert entry["type_of_reference"] == ("JOUR" if study.journal else "GEN")
+        assert entry["title"] == _one_line(study.title)
+        assert len(entry.get("authors", [])) == len([a for a in study.authors if a.strip()])
+        expected = {
+            "journal_name": study.journal,
+            "alternate_title1": study.journal_abbrev,
+            "volume": study.volume,
+            "number": study.issue,
+            "start_page": study.pages,
+            "doi": study.doi,
+            "abstract": study.abstract,
+            "language": study.language,
+        }
+        for key, value in expected.items():
+            assert entry.get(key) == _one_line(value), (study.slug, key)
+        if study.pmid:
+            assert entry["accession_number"] == f"PMID:{_one_line(study.pmid)}"
+        if study.published:
+            assert entry["year"] == study.published[:4]
+
+
+def _bibtex_entries(text: str) -> list[dict[str, str]]:
+    parser = BibTexParser(common_strings=True)
+    parser.ignore_nonstandard_types = False
+    entries: list[dict[str, str]] = bibtexparser.loads(text, parser=parser).entries
+    return entries
+
+
 def _balanced(text: str) -> bool:
+    """Braces balance as BibTeX counts them: an escaped brace counts too."""
     depth = 0
-    for i, ch in enumerate(text):
-        if ch in "{}" and i and text[i - 1] == "\\":
-            continue
+    for ch in text:
         depth += {"{": 1, "}": -1}.get(ch, 0)
         if depth < 0:
             return False
     return depth == 0
 
 
-def test_bibtex_entries_are_balanced_and_escaped() -> None:
-    text = to_bibtex(list(corpus_studies().values()))
-    assert text.count("@article{") + text.count("@misc{") == len(corpus_studies())
+def test_bibtex_round_trip_through_bibtexparser() -> None:
+    studies = list(corpus_studies().values())
+    entries = _bibtex_entries(to_bibtex(studies))
+    assert [e["ID"] for e in entries] == [s.slug for s in studies]
+    for entry, study in zip(entries, studies, strict=True):
+        assert entry["ENTRYTYPE"] == ("article" if study.journal else "misc")
+        assert latex_to_unicode(entry["title"]) == _one_line(study.title)
+        expected = {
+            "journal": study.journal,
+            "volume": study.volume,
+            "number": study.issue,
+            "pages": study.pages and study.pages.replace("-", "--"),
+            "doi": study.doi,
+            "pmid": study.pmid,
+            "pmcid": study.pmcid,
+        }
+        for key, value in expected.items():
+            got = entry.get(key)
+            assert (latex_to_unicode(got) if got else None) == _one_line(value), (study.slug, key)
+        authors = [a for a in entry.get("author", "").split(" and ") if a]
+        assert len(authors) == len(study.authors)
+    nejm = next(e for e in entries if e["ID"] == "pmid-29768149")
+    assert nejm["author"].startswith("O'Byrne, P. M. and FitzGerald, J. M.")
+    assert nejm["year"] == "2018" and nejm["month"] == "may"
+    group = next(e for e in entries if e["ID"] == "pmid-21860499")
+    assert group["author"] == "{National Toxicology Program}"
+
+
+def test_bibtex_of_hostile_values_stays_one_readable_entry() -> None:
+    studies = hostile_digest().studies()
+    text = to_bibtex(studies)
     assert _balanced(text)
-    assert "author = {O'Byrne, P. M. and FitzGerald, J. M." in text
-    assert "author = {{National Toxicology Program}}" in text
-    hostile = to_bibtex(hostile_digest().studies())
-    assert _balanced(hostile)
-    assert r"volume = {1\}\textbackslash{}evil\{}" in hostile
-    assert r"number = {2\%}" in hostile
+    entries = _bibtex_entries(text)  # an unbalanced value would swallow or drop entries
+    assert [e["ID"] for e in entries] == [s.slug for s in studies]
+    hostile = next(e for e in entries if e["ID"] == "handmade-hostile-1")
+    assert hostile["volume"] == r"1\textbraceright{}\textbackslash evil\textbraceleft{}"
+    assert hostile["number"] == r"2\%" and latex_to_unicode(hostile["number"]) == "2%"
+    assert hostile["note"] == "Retracted"
 
 
 def test_csl_json_items() -> None:

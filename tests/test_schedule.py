@@ -21,22 +21,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from digest.app.schedule import (
-    WEEKLY_JOB_ID,
-    JobFunctions,
-    SchedulerService,
-    build_scheduler,
-    crontab_day_of_week,
-    crontab_trigger,
-    describe_jobs,
-    fetch_job,
-    format_job_list,
-    next_fire_times,
-    plan_catch_up,
-    previous_fire_time,
-    weekly_job,
-)
+from digest.app.schedule.catch_up import plan_catch_up
+from digest.app.schedule.jobs import WEEKLY_JOB_ID, describe_jobs, format_job_list, next_fire_times
+from digest.app.schedule.service import SchedulerService, build_scheduler
+from digest.app.schedule.wrappers import JobFunctions, fetch_job, weekly_job
 from digest.config import Settings
+from digest.cron import crontab_day_of_week, crontab_trigger, previous_fire_time
 from digest.errors import ConfigError
 from digest.model import Digest, FetchRun, Record, SchedulerLock
 from digest.store.db import make_engine, migrate
@@ -518,7 +508,7 @@ from pathlib import Path
 from digest.config import load_settings
 from digest.errors import DigestError
 from digest.logs import setup_logging
-from digest.app.schedule import run_scheduler
+from digest.app.schedule.service import run_scheduler
 from digest.store.db import make_engine
 
 setup_logging("json", 1)

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
+from sqlmodel import Session
 
+from digest.app import operations
 from digest.app.replay import ReplayServer, load_manifest
+from digest.app.report import print_fetch_table
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError
+from digest.store.db import make_engine, migrate
+from digest.store.deliveries import add_subscriber
+from digest.weeks import week_of
 
 # The recordings ship inside the package (a wheel carries them), read as package data.
 REPLAY_DIR = Path(
@@ -58,11 +65,7 @@ def demo_settings(base: Settings, server_url: str, out_dir: Path) -> tuple[Setti
 
 
 def run_demo(config_path: Path, out_dir: Path, out: TextIO, progress: Callable[[str], None]) -> int:
-    from digest.app.weekly import build_week, render_site, send_week
-    from digest.ingest.run import fetch_sources, import_files, make_http
-    from digest.store.db import make_engine, migrate
-    from digest.weeks import week_of
-
+    """init -> fetch -> import -> build -> site -> send --dry-run, through digest.app.operations."""
     base = load_settings(config_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "digest.db").unlink(missing_ok=True)
@@ -72,37 +75,28 @@ def run_demo(config_path: Path, out_dir: Path, out: TextIO, progress: Callable[[
         print(f"replay server: {server.url} (recordings in {REPLAY_DIR})", file=out)
         engine = make_engine(settings.database_url)
         migrate(engine)
-        results = fetch_sources(settings, engine, make_http(settings), progress=progress)
-        from digest.app.cli import print_fetch_table
-
+        results = operations.run_fetch(settings, engine, progress=progress)
         print_fetch_table(results, out)
         for result in results:
             if result.error:
                 print(f"error: {result.error}", file=out)
-        imported = import_files(settings, engine, imports, announce=True)
+        imported = operations.run_import(settings, engine, imports, announce=True)
         print(
             f"imported {sum(s.new + s.unchanged for _, s in imported)} record(s) from "
             f"{len(imported)} file(s) of genuine acupuncture trial registrations",
             file=out,
         )
         print(f"requests answered by the replay server: {len(server.requests)}", file=out)
-    from datetime import UTC, datetime
-
-    from digest.store.deliveries import add_subscriber
-
     week = week_of(datetime.now(UTC))
-    written = build_week(settings, engine, week=week, out_dir=out_dir)
-    written += render_site(settings, engine, out_dir=out_dir / "site")
-    from sqlmodel import Session
-
+    written = operations.run_build(settings, engine, week=week, out_dir=out_dir)
+    written += operations.run_site(settings, engine, out_dir=out_dir / "site")
     with Session(engine) as session:
         add_subscriber(session, DEMO_SUBSCRIBER, "Demo Reader")
         session.commit()
     # A demo-only signing key unless one is set: dry-run links must still be signed.
     env = {"DIGEST_SECRET": DEMO_SECRET, **os.environ}
-    emails = len(
-        send_week(settings, engine, week=week, dry_run=out_dir / "emails", env=env).written
-    )
+    report = operations.run_send(settings, engine, week, dry_run=out_dir / "emails", env=env)
+    emails = len(report.written)
     print(f"digest for {week} (the current, partial week: the recordings arrived today):", file=out)
     for path in written:
         if path.suffix in {".md", ".txt", ".html"} and "digests" in path.parts[-3:]:

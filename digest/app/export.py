@@ -19,6 +19,7 @@ from sqlmodel import Session
 from digest.config import Settings
 from digest.issue.context import study_views, week_bounds
 from digest.model import RecordData
+from digest.render import citations
 from digest.store import digests as q
 from digest.store.records import record_identifiers
 
@@ -152,8 +153,6 @@ def render(items: list[dict[str, Any]], fmt: str) -> str:
         return to_jsonl(items)
     if fmt == "csv":
         return to_csv(items)
-    from digest.render import citations
-
     views = [item["_view"] for item in items]
     writers = {
         "ris": citations.to_ris,

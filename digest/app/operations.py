@@ -1,25 +1,33 @@
 """The jobs, as plain functions: the CLI and the scheduler both call these, nothing else.
 
 Each takes validated Settings and an Engine, does one whole step and returns a summary
-the caller can log. Weekly steps are idempotent: building a week twice gives the same
-digest; sending twice delivers nobody a second copy (the delivery ledger).
+the caller can print or log. Weekly steps are idempotent: building a week twice gives the
+same digest; sending twice delivers nobody a second copy (the delivery ledger).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from digest.app import weekly
 from digest.config import Settings
 from digest.errors import redact
-from digest.ingest.run import SourceRunResult, fetch_sources, make_http
+from digest.ingest import run as ingest
+from digest.ingest.run import SourceRunResult
+from digest.store.records import SaveSummary
+from digest.studies.refresh import RefreshSummary
 from digest.weeks import last_complete_week
+
+if TYPE_CHECKING:  # the mail stack is loaded by weekly.send_week when it sends
+    from digest.publish.email import SendReport
 
 log = logging.getLogger(__name__)
 
@@ -37,37 +45,86 @@ class WeeklyResult:
         return not self.failed_steps and not any(r.failed for r in self.fetch)
 
 
+def local_today(settings: Settings, now: datetime) -> date:
+    """The date in the configured zone: what "the last complete week" is counted from."""
+    return now.astimezone(ZoneInfo(settings.timezone)).date()
+
+
 def run_fetch(
     settings: Settings,
     engine: Engine,
     names: Sequence[str] = (),
+    *,
+    since: date | None = None,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> list[SourceRunResult]:
     """Fetch the named (default: all enabled) sources and refresh studies."""
-    return fetch_sources(settings, engine, make_http(settings), names=names, progress=progress)
+    http = ingest.make_http(settings)
+    return ingest.fetch_sources(settings, engine, http, names=names, since=since, progress=progress)
+
+
+def run_import(
+    settings: Settings,
+    engine: Engine,
+    paths: Sequence[Path],
+    *,
+    fmt: str | None = None,
+    announce: bool = False,
+) -> list[tuple[Path, SaveSummary]]:
+    """Import library files through the same store and dedupe path as fetched records."""
+    return ingest.import_files(settings, engine, paths, fmt=fmt, announce=announce)
+
+
+def run_refresh(settings: Settings, engine: Engine) -> RefreshSummary:
+    """Recluster and classify every study (after a duplicate decision)."""
+    return ingest.refresh_studies(settings, engine)
+
+
+def run_reclassify(settings: Settings, engine: Engine) -> RefreshSummary:
+    """Forget every classification and recompute it."""
+    return ingest.reclassify_all(settings, engine)
+
+
+def run_build(
+    settings: Settings, engine: Engine, week: str | None = None, out_dir: Path | None = None
+) -> list[Path]:
+    """Build one week's digest in every format; the files written."""
+    return weekly.build_week(settings, engine, week=week, out_dir=out_dir)
+
+
+def run_site(settings: Settings, engine: Engine, out_dir: Path | None = None) -> list[Path]:
+    """Render the static web archive; the files written or changed."""
+    return weekly.render_site(settings, engine, out_dir=out_dir)
+
+
+def run_send(
+    settings: Settings,
+    engine: Engine,
+    week: str,
+    *,
+    dry_run: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SendReport:
+    """Email the week's digest to every subscriber who does not have it (or write .eml)."""
+    return weekly.send_week(settings, engine, week, dry_run=dry_run, env=env)
 
 
 def run_weekly(
     settings: Settings, engine: Engine, now: datetime, week: str | None = None
 ) -> WeeklyResult:
     """The weekly job: fetch every source, build the week's digest, render the site, send."""
-    from digest.app.weekly import build_week, render_site
-
-    local_today = now.astimezone(ZoneInfo(settings.timezone)).date()
-    result = WeeklyResult(week=week or last_complete_week(local_today))
+    result = WeeklyResult(week=week or last_complete_week(local_today(settings, now)))
     result.fetch = run_fetch(settings, engine)
     # Each step runs even if an earlier one failed: a broken site must not stop the email.
-    if _step(result, "build", lambda: build_week(settings, engine, week=result.week)):
-        _step(result, "site", lambda: render_site(settings, engine))
+    if _step(result, "build", lambda: run_build(settings, engine, week=result.week)):
+        _step(result, "site", lambda: run_site(settings, engine))
         if settings.email.send:
             _step(result, "send", lambda: _send(settings, engine, result))
     return result
 
 
 def _send(settings: Settings, engine: Engine, result: WeeklyResult) -> list[Path]:
-    from digest.app.weekly import send_week
-
-    report = send_week(settings, engine, week=result.week)
+    report = run_send(settings, engine, week=result.week)
     result.sent = len(report.sent)
     result.failed_steps += [f"email to {email}: {why}" for email, why in report.failed]
     return []

@@ -9,6 +9,7 @@ from typing import TextIO
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from digest.app.schedule.jobs import next_fire_times
 from digest.config import Settings
 from digest.model import FetchRun, utcnow
 from digest.store.records import recent_runs
@@ -28,8 +29,6 @@ class SourceStatus:
 def source_statuses(
     settings: Settings, engine: Engine, failing_runs: int = 3, now: datetime | None = None
 ) -> list[SourceStatus]:
-    from digest.app.schedule import next_fire_times
-
     next_runs = next_fire_times(settings, now or utcnow())
     statuses = []
     with Session(engine) as session:

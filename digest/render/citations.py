@@ -11,23 +11,33 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import rispy
+from bibtexparser.bibdatabase import BibDatabase
+from bibtexparser.bwriter import BibTexWriter
+from bibtexparser.latexenc import string_to_latex
+
 from digest.render.common import MONTHS
 from digest.render.sanitize import doi_url, one_line, pubmed_url, registry_url, safe_url
 from digest.views import StudyView
 
 _INITIALS = re.compile(r"^[A-Z]{1,4}$")
-_BIBTEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "%": r"\%",
-    "&": r"\&",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
+_BRACES = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
+_LATEX_SPECIALS = frozenset("\\%&$#_~^")
+_BIBTEX_FIELD_ORDER = [
+    "title",
+    "author",
+    "journal",
+    "year",
+    "month",
+    "volume",
+    "number",
+    "pages",
+    "doi",
+    "pmid",
+    "pmcid",
+    "url",
+    "note",
+]
 
 
 def split_author(name: str) -> tuple[str, str] | None:
@@ -143,29 +153,39 @@ def ama(study: StudyView) -> str:
 # --------------------------------------------------------------------------- RIS
 
 
-def _ris_lines(study: StudyView) -> list[str]:
-    lines = [f"TY  - {'JOUR' if study.journal else 'GEN'}", f"ID  - {study.slug}"]
-    lines.append(f"TI  - {one_line(study.title)}")
-    lines += [f"AU  - {_ris_author(a)}" for a in study.authors if one_line(a)]
+class _RisWriter(rispy.RisWriter):  # type: ignore[misc]  # rispy ships no types
+    """rispy's RIS writer without its "1." line before each reference."""
+
+    def set_header(self, count: int) -> str:
+        return ""
+
+
+def _ris_entry(study: StudyView) -> dict[str, Any]:
+    """A rispy entry (rispy's field names for the RIS tags); values are single lines."""
+    entry: dict[str, Any] = {
+        "type_of_reference": "JOUR" if study.journal else "GEN",
+        "id": study.slug,
+        "title": one_line(study.title),
+        "authors": [_ris_author(a) for a in study.authors if one_line(a)],
+    }
     parts = _date_parts(study.published)
     if parts:
-        lines.append(f"PY  - {parts[0]}")
-        lines.append("DA  - " + "/".join(f"{p:02d}" for p in parts) + ("/" * (4 - len(parts))))
-    fields = (
-        ("JO", study.journal),
-        ("J2", study.journal_abbrev),
-        ("VL", study.volume),
-        ("IS", study.issue),
-        ("SP", study.pages),
-        ("DO", study.doi),
-        ("AN", study.pmid and f"PMID:{study.pmid}"),
-        ("LA", study.language),
-        ("AB", study.abstract),
-    )
-    lines += [f"{tag}  - {one_line(value)}" for tag, value in fields if value]
-    lines += [f"UR  - {url}" for url in _urls(study)]
-    lines.append("ER  - ")
-    return lines
+        entry["year"] = str(parts[0])
+        entry["date"] = "/".join(f"{p:02d}" for p in parts) + ("/" * (4 - len(parts)))
+    optional = {
+        "journal_name": study.journal,  # JO
+        "alternate_title1": study.journal_abbrev,  # J2
+        "volume": study.volume,
+        "number": study.issue,  # IS
+        "start_page": study.pages,  # SP
+        "doi": study.doi,
+        "accession_number": study.pmid and f"PMID:{study.pmid}",  # AN
+        "language": study.language,
+        "abstract": study.abstract,
+    }
+    entry.update({key: one_line(value) for key, value in optional.items() if value})
+    entry["urls"] = _urls(study)
+    return {key: value for key, value in entry.items() if value}
 
 
 def _ris_author(name: str) -> str:
@@ -179,14 +199,24 @@ def _urls(study: StudyView) -> list[str]:
 
 
 def to_ris(studies: Iterable[StudyView]) -> str:
-    return "\n\n".join("\n".join(_ris_lines(s)) for s in studies) + "\n"
+    text: str = rispy.dumps([_ris_entry(s) for s in studies], implementation=_RisWriter)
+    return text
 
 
 # --------------------------------------------------------------------------- BibTeX
 
 
 def bibtex_escape(text: str | None) -> str:
-    return "".join(_BIBTEX_SPECIAL.get(ch, ch) for ch in one_line(text))
+    """Text as a BibTeX value: its LaTeX specials written by bibtexparser's `string_to_latex`.
+
+    Only the specials go through it (it would also rewrite quotes and non-ASCII, which
+    stay as they are: UTF-8). Braces it leaves alone, and an unbalanced brace would end
+    the value early, so those are escaped here.
+    """
+    return "".join(
+        _BRACES.get(ch) or (string_to_latex(ch) if ch in _LATEX_SPECIALS else ch)
+        for ch in one_line(text)
+    )
 
 
 def _bibtex_author(name: str) -> str:
@@ -197,32 +227,42 @@ def _bibtex_author(name: str) -> str:
     return f"{bibtex_escape(family)}, {' '.join(ch + '.' for ch in initials)}"
 
 
-def _bibtex_entry(study: StudyView) -> str:
+def _bibtex_entry(study: StudyView) -> dict[str, str]:
+    """A bibtexparser entry: ENTRYTYPE, ID and the fields, values already in LaTeX."""
     parts = _date_parts(study.published)
-    fields: list[tuple[str, str]] = [("title", "{" + bibtex_escape(study.title) + "}")]
+    entry = {
+        "ENTRYTYPE": "article" if study.journal else "misc",
+        "ID": study.slug,
+        "title": "{" + bibtex_escape(study.title) + "}",  # braces keep its capitals
+    }
     if study.authors:
-        fields.append(("author", " and ".join(_bibtex_author(a) for a in study.authors)))
-    optional = (
-        ("journal", study.journal),
-        ("year", str(parts[0]) if parts else None),
-        ("month", MONTHS[parts[1] - 1].lower() if len(parts) > 1 and 1 <= parts[1] <= 12 else None),
-        ("volume", study.volume),
-        ("number", study.issue),
-        ("pages", study.pages and study.pages.replace("-", "--")),
-        ("doi", study.doi),
-        ("pmid", study.pmid),
-        ("pmcid", study.pmcid),
-        ("url", next(iter(_urls(study)), None)),
-        ("note", "Retracted" if study.retracted else None),
-    )
-    fields += [(name, bibtex_escape(value)) for name, value in optional if value]
-    kind = "article" if study.journal else "misc"
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@{kind}{{{study.slug},\n{body}\n}}"
+        entry["author"] = " and ".join(_bibtex_author(a) for a in study.authors)
+    optional = {
+        "journal": study.journal,
+        "year": str(parts[0]) if parts else None,
+        "month": MONTHS[parts[1] - 1].lower() if len(parts) > 1 and 1 <= parts[1] <= 12 else None,
+        "volume": study.volume,
+        "number": study.issue,
+        "pages": study.pages and study.pages.replace("-", "--"),
+        "doi": study.doi,
+        "pmid": study.pmid,
+        "pmcid": study.pmcid,
+        "url": next(iter(_urls(study)), None),
+        "note": "Retracted" if study.retracted else None,
+    }
+    entry.update({name: bibtex_escape(value) for name, value in optional.items() if value})
+    return entry
 
 
 def to_bibtex(studies: Iterable[StudyView]) -> str:
-    return "\n\n".join(_bibtex_entry(s) for s in studies) + "\n"
+    database = BibDatabase()
+    database.entries = [_bibtex_entry(s) for s in studies]
+    writer = BibTexWriter()
+    writer.indent = "  "
+    writer.order_entries_by = None  # the caller's order (newest first on the site)
+    writer.display_order = _BIBTEX_FIELD_ORDER
+    text: str = writer.write(database)
+    return text
 
 
 # --------------------------------------------------------------------------- CSL-JSON

@@ -1,0 +1,81 @@
+"""Handlers of status, schedule, serve, screenshots, demo: running and watching it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlmodel import Session
+
+from digest.app.cli.context import Context
+from digest.app.cli.exits import EXIT_FAILED, EXIT_OK, UsageError
+from digest.app.demo import run_demo
+from digest.app.schedule.jobs import describe_jobs, format_job_list
+from digest.app.schedule.service import run_scheduler
+from digest.app.screenshots import take_screenshots
+from digest.app.serve import serve
+from digest.app.status import render_status, source_statuses
+from digest.model import utcnow
+from digest.publish.email import mail_settings_from_config
+from digest.publish.unsubscribe import make_unsubscribe_app
+from digest.store.digests import database_counts
+from digest.store.locks import current_holder
+
+
+def cmd_status(ctx: Context) -> int:
+    engine = ctx.engine()
+    statuses = source_statuses(ctx.settings, engine, failing_runs=ctx.args.fail_after)
+    render_status(statuses, ctx.out)
+    with Session(engine) as session:
+        counts = ", ".join(f"{n:,} {what}" for what, n in database_counts(session).items())
+    holder = current_holder(engine)
+    print(f"\ndatabase: {counts}", file=ctx.out)
+    print(
+        f"scheduler: {'running, ' + holder.describe() if holder else 'not running'}", file=ctx.out
+    )
+    return EXIT_FAILED if any(s.alarm for s in statuses) else EXIT_OK
+
+
+def cmd_schedule(ctx: Context) -> int:
+    if ctx.args.list:
+        print(format_job_list(describe_jobs(ctx.settings, utcnow())), file=ctx.out)
+        return EXIT_OK
+    return run_scheduler(ctx.settings, ctx.engine(), ctx.config_path)
+
+
+def cmd_serve(ctx: Context) -> int:
+    site_dir = ctx.args.dir or Path(ctx.settings.digest.output_dir) / "site"
+    if not (site_dir / "index.html").is_file():
+        raise UsageError(f"{site_dir} has no index.html: run `digest site` first")
+    unsubscribe = None
+    if os.environ.get("DIGEST_SECRET"):
+        mail = mail_settings_from_config(ctx.settings, os.environ)
+        unsubscribe = make_unsubscribe_app(ctx.engine(), mail)
+    else:
+        print(
+            "DIGEST_SECRET is not set: serving the site only (no unsubscribe endpoint)",
+            file=ctx.err,
+        )
+    serve(
+        site_dir,
+        ctx.args.host,
+        ctx.args.port,
+        unsubscribe,
+        ctx.settings.email.unsubscribe_url,
+        ready=lambda url: print(
+            f"serving {site_dir} on {url} (Ctrl-C to stop)", file=ctx.out, flush=True
+        ),
+    )
+    return EXIT_OK
+
+
+def cmd_screenshots(ctx: Context) -> int:
+    emails = sorted(ctx.args.emails.rglob("*.eml")) if ctx.args.emails else []
+    written = take_screenshots(ctx.args.site, ctx.args.out, eml=emails[0] if emails else None)
+    for path in written:
+        print(f"wrote {path}", file=ctx.out)
+    return EXIT_OK
+
+
+def cmd_demo(ctx: Context) -> int:
+    return run_demo(ctx.config_path, ctx.args.out, out=ctx.out, progress=ctx.progress)
