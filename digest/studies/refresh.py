@@ -31,7 +31,9 @@ from digest.model import (
     StudyLink,
     utcnow,
 )
-from digest.studies.cluster import cluster, merge_fields, unique_slugs
+from digest.studies.cluster import cluster
+from digest.studies.merge import merge_fields
+from digest.studies.slugs import unique_slugs
 
 
 @dataclass(slots=True)
