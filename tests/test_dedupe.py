@@ -1,4 +1,4 @@
-"""digest.studies.cluster: identity, matching, versions, links, merging, order independence.
+"""digest.studies: identity, matching, versions, links, merging, slugs, order independence.
 
 Records are the real recorded payloads (parsed by digest.parsers) and copies of them
 made here by small, named changes (a Europe PMC copy, an import without ids, ...), the

@@ -31,7 +31,6 @@ from digest.facts import (
 )
 from digest.model import RecordData
 from digest.studies.features import (
-    Features,
     Identifier,
     link_identifiers,
     references,
@@ -158,7 +157,7 @@ def _trial_members(linker: Linker, run: Run[K]) -> dict[str, set[int]]:
 def _link_trials(linker: Linker, run: Run[K], protocol_clusters: set[int]) -> None:
     for i, record in enumerate(run.records):
         if run.features[i].kind == "registration":
-            _link_registration(linker, i, record, run.features[i])
+            _link_registration(linker, i, record)
     for registry_id, members in sorted(_trial_members(linker, run).items()):
         registrations = linker.clusters_of([("registration", registry_id)])
         for publication in sorted(members):
@@ -174,7 +173,8 @@ def _link_trials(linker: Linker, run: Run[K], protocol_clusters: set[int]) -> No
                 linker.link(a, b, "same-trial", registry_id)
 
 
-def _link_registration(linker: Linker, i: int, record: RecordData, feature: Features) -> None:
+def _link_registration(linker: Linker, i: int, record: RecordData) -> None:
+    """A registration's listed results papers link to it; those it says retracted are flagged."""
     own = linker.cluster_index[i]
     for pmid, kind, retracted in registry_references(record):
         for publication in linker.clusters_of([("pmid", pmid)]):
