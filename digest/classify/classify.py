@@ -57,7 +57,6 @@ from digest.classify.design import (
     text_design,
 )
 from digest.classify.text import abstract_sentences, title_sentence
-from digest.classify.topics import Segment
 from digest.config import TopicModel
 from digest.facts import normalize_registry_id
 from digest.model import RecordData
@@ -159,7 +158,7 @@ def classify_merged(records: Sequence[RecordData], topics: TopicModel) -> Classi
     call = _design(publications, registrations, view)
     matcher = topic_rules.compile_topics(topics)
     conditions, interventions = topic_rules.find_topics(
-        matcher, _topic_segments(records), [m for r in records for m in _mesh_of(r)]
+        matcher, topic_rules.topic_segments(records), [m for r in records for m in _mesh_of(r)]
     )
     comparator = _comparator(call.design, records, registrations, view)
     size = _sample_size(call.design, publications, registrations, view)
@@ -247,38 +246,6 @@ def _mesh_of(record: RecordData) -> list[str]:
         if isinstance(m, str)
     ]
     return [*record.mesh_terms, *registry_mesh]
-
-
-# --------------------------------------------------------------------------- topics
-
-
-def _strings(value: Any) -> list[str]:
-    """Every string in a registry field: a string, a list of them, or of {name/label/...}."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [s for item in value for s in _strings(item)]
-    if isinstance(value, dict):
-        keys = ("name", "label", "description", "other_names")
-        return [s for key in keys for s in _strings(value.get(key))]
-    return []
-
-
-_FIELD_KEYS = ("official_title", "conditions", "keywords", "interventions", "arm_groups")
-
-
-def _topic_segments(records: Sequence[RecordData]) -> list[Segment]:
-    segments: list[Segment] = []
-    for title in _unique(r.title for r in records):
-        segments.append(Segment(title, "title", "title"))
-    for abstract in _unique(r.abstract or "" for r in records):
-        segments.extend(
-            Segment(s.text, "abstract", s.section) for s in abstract_sentences(abstract)
-        )
-    for record in records:
-        for key in _FIELD_KEYS:
-            segments.extend(Segment(text, "field") for text in _strings(record.extra.get(key)))
-    return segments
 
 
 # --------------------------------------------------------------------------- comparator
