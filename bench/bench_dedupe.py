@@ -27,12 +27,13 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from digest.facts import normalize_doi, normalize_pmcid, normalize_pmid
+from digest.facts import is_preprint, normalize_doi, normalize_pmcid, normalize_pmid
 from digest.model import RecordData
 from digest.sources.clinicaltrials.parse import parse_ctgov_json, parse_ctgov_legacy_xml
 from digest.sources.europepmc.parse import parse_europepmc_json, parse_europepmc_xml
 from digest.sources.pubmed.parse import parse_efetch
 from digest.studies import cluster as dedupe
+from digest.studies import features, normalize
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 SEED = 20261122
@@ -489,7 +490,7 @@ def _real_works(records: Sequence[tuple[str, RecordData]], truth: Mapping[str, s
 
 
 def _is_article(record: RecordData) -> bool:
-    return dedupe.notice_kind(record) is None and not dedupe.is_registration(record)
+    return features.notice_kind(record) is None and not features.is_registration(record)
 
 
 def _derive_copies(ev: EvalSet, work: _Work, rng: random.Random, n: int) -> None:
@@ -515,7 +516,7 @@ def _derive_versions(ev: EvalSet, work: _Work, rng: random.Random, n: int) -> No
     base = work.base
     if base.source != "pubmed" or not base.authors or base.pmid is None:
         return
-    if dedupe.is_preprint(base) or rng.random() >= 0.12:
+    if is_preprint(base) or rng.random() >= 0.12:
         return
     mode = rng.choice(["europepmc-link", "pubmed-update-of", "title-and-authors"])
     preprint = _preprint_of(base, n, mode)
@@ -594,7 +595,7 @@ def _registry_publications(ev: EvalSet, truth_of_pmid: Mapping[str, str]) -> Non
     """Imported references made from the citations a trial registration lists (real
     titles, authors, journals and PMIDs), linked to the registration by its pmid list."""
     for key, record in list(ev.records):
-        if not dedupe.is_registration(record):
+        if not features.is_registration(record):
             continue
         for n, reference in enumerate(record.extra.get("references") or []):
             pmid, kind = reference.get("pmid"), str(reference.get("type") or "")
@@ -703,7 +704,7 @@ def real_near_title_pairs(ev: EvalSet, threshold: float = 85.0) -> list[tuple[st
     firsts: dict[str, tuple[str, str]] = {}
     for key, record in ev.records:
         if ev.variant[key] == "real" and record.title and _is_article(record):
-            firsts.setdefault(ev.truth[key], (key, dedupe.normalize_title(record.title)))
+            firsts.setdefault(ev.truth[key], (key, normalize.normalize_title(record.title)))
     items = sorted(firsts.values())
     pairs = []
     for i, (key_a, title_a) in enumerate(items):

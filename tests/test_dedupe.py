@@ -1,4 +1,4 @@
-"""digest.studies.cluster: identity, matching, versions, links, merging, order independence.
+"""digest.studies: identity, matching, versions, links, merging, slugs, order independence.
 
 Records are the real recorded payloads (parsed by digest.parsers) and copies of them
 made here by small, named changes (a Europe PMC copy, an import without ids, ...), the
@@ -26,6 +26,7 @@ from bench.bench_dedupe import (
 from digest.model import RecordData
 from digest.sources.clinicaltrials.parse import parse_ctgov_json
 from digest.studies import cluster as dedupe
+from digest.studies import features, merge, slugs
 
 Key = tuple[str, str]
 
@@ -107,24 +108,24 @@ PLOS = "pubmed:17326724"  # ErratumIn
 )
 def test_doi_written_any_way_is_one_identifier(written: str) -> None:
     record = RecordData(source="import", source_id="x", doi=written)
-    assert ("doi", "10.1056/nejmoa1203421") in dedupe.identifiers(record)
+    assert ("doi", "10.1056/nejmoa1203421") in features.identifiers(record)
 
 
 def test_identifiers_of_real_records() -> None:
     pubmed = real(NEJM)
-    assert {("pmid", "22663011"), ("doi", "10.1056/nejmoa1203421")} <= dedupe.identifiers(pubmed)
+    assert {("pmid", "22663011"), ("doi", "10.1056/nejmoa1203421")} <= features.identifiers(pubmed)
     # a Europe PMC MED:<pmid> record carries the PMID in its id alone
-    assert ("pmid", "22663011") in dedupe.identifiers(europepmc_copy(pubmed))
+    assert ("pmid", "22663011") in features.identifiers(europepmc_copy(pubmed))
     preprint = next(r for k, r in _real().items() if k.startswith("europepmc:PPR:"))
-    assert ("ppr", preprint.source_id.split(":")[1]) in dedupe.identifiers(preprint)
+    assert ("ppr", preprint.source_id.split(":")[1]) in features.identifiers(preprint)
     registration = real("clinicaltrials:NCT03630471")
-    assert ("registration", "NCT03630471") in dedupe.identifiers(registration)
+    assert ("registration", "NCT03630471") in features.identifiers(registration)
 
 
 def test_nct_ids_are_link_keys_never_merge_keys() -> None:
     pubmed = real(NEJM)
-    assert not any(scheme == "nct" for scheme, _ in dedupe.identifiers(pubmed))
-    assert ("nct", "NCT01245062") in dedupe.link_identifiers(pubmed)
+    assert not any(value == "NCT01245062" for _, value in features.identifiers(pubmed))
+    assert ("trial", "NCT01245062") in features.link_identifiers(pubmed)
     other = RecordData(
         source="import", source_id="other", title="A different paper", nct_ids=["NCT01245062"]
     )
@@ -272,9 +273,9 @@ def test_preprint_and_journal_version_are_one_study_with_the_journal_primary(lin
     result = dedupe.cluster(keyed(preprint, pubmed))
     assert result.clusters == [[("pubmed", "22663011"), ("europepmc", "PPR:PPR9000001")]]
     assert not result.preprint
-    merged, provenance = dedupe.merge_fields([preprint, pubmed])
+    merged, provenance = merge.merge_fields([preprint, pubmed])
     assert merged["doi"] == "10.1056/nejmoa1203421" and provenance["doi"] == ("pubmed", "22663011")
-    assert dedupe.study_slug([preprint, pubmed]) == "pmid-22663011"
+    assert slugs.study_slug([preprint, pubmed]) == "pmid-22663011"
 
 
 def test_real_pubmed_update_of_a_biorxiv_preprint_merges_them() -> None:
@@ -288,7 +289,7 @@ def test_real_pubmed_update_of_a_biorxiv_preprint_merges_them() -> None:
     )  # fmt: skip
     result = dedupe.cluster(keyed(journal, preprint))
     assert result.clusters == [[("pubmed", "38833407"), ("pubmed", "37873115")]]
-    assert dedupe.study_slug([preprint, journal]) == "pmid-38833407"
+    assert slugs.study_slug([preprint, journal]) == "pmid-38833407"
     # ...but other authors on another title make the link a conflict, not a merge
     stranger = replace(preprint, authors=["Nobody A", "Else B"])
     result = dedupe.cluster(keyed(journal, stranger))
@@ -300,7 +301,7 @@ def test_a_preprint_alone_is_flagged_and_keeps_its_own_ids() -> None:
     preprint = next(r for k, r in _real().items() if k.startswith("europepmc:PPR:"))
     result = dedupe.cluster(keyed(preprint))
     assert result.preprint == {0}
-    assert dedupe.study_slug([preprint]).startswith("doi-10.")
+    assert slugs.study_slug([preprint]).startswith("doi-10.")
 
 
 # --------------------------------------------------------------------------- links and flags
@@ -389,14 +390,14 @@ def test_merge_fields_takes_each_field_from_the_best_record_that_has_it() -> Non
     )
     pubmed.abstract = None  # PubMed lacks it here: the next best record supplies it
     epmc.abstract = "From Europe PMC."
-    merged, provenance = dedupe.merge_fields([epmc, feed, pubmed])
+    merged, provenance = merge.merge_fields([epmc, feed, pubmed])
     assert merged["title"] == pubmed.title and provenance["title"] == ("pubmed", "22663011")
     assert merged["abstract"] == "From Europe PMC." and provenance["abstract"] == (
         "europepmc",
         "MED:22663011",
     )
     assert merged["nct_ids"] == ["NCT01245062"]
-    assert set(merged) == set(dedupe.MERGED_FIELDS)
+    assert set(merged) == set(merge.MERGED_FIELDS)
 
 
 @pytest.mark.parametrize(
@@ -409,7 +410,7 @@ def test_merge_fields_takes_each_field_from_the_best_record_that_has_it() -> Non
     ],
 )  # fmt: skip
 def test_study_slug(record: RecordData, slug: str) -> None:
-    assert dedupe.study_slug([record]) == slug
+    assert slugs.study_slug([record]) == slug
 
 
 def test_works_kept_apart_still_get_distinct_slugs() -> None:
@@ -418,11 +419,11 @@ def test_works_kept_apart_still_get_distinct_slugs() -> None:
     decisions = {frozenset({("pubmed", "22663011"), ("europepmc", "MED:22663011")}): "keep-apart"}
     result = dedupe.cluster(keyed(epmc, pubmed), decisions=decisions)
     works = [[keyed(epmc, pubmed)[k] for k in keys] for keys in result.clusters]
-    assert [dedupe.study_slug(w) for w in works] == ["pmid-22663011", "pmid-22663011"]
-    slugs = dedupe.unique_slugs(works)
+    assert [slugs.study_slug(w) for w in works] == ["pmid-22663011", "pmid-22663011"]
+    unique = slugs.unique_slugs(works)
     owner = next(i for i, w in enumerate(works) if w[0].source == "pubmed")
-    assert slugs[owner] == "pmid-22663011"
-    assert slugs[1 - owner] == "pmid-22663011-2"
+    assert unique[owner] == "pmid-22663011"
+    assert unique[1 - owner] == "pmid-22663011-2"
 
 
 # --------------------------------------------------------------------------- the whole set

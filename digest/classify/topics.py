@@ -29,9 +29,11 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from digest.classify.text import mesh_key
+from digest.classify.text import abstract_sentences, mesh_key
 from digest.config import Topic, TopicModel
+from digest.model import RecordData
 
 _NEGATED_BEFORE = re.compile(
     r"(?:\b(?:no|not|without|never|except|excluding|nor|neither|instead of|rather than|"
@@ -72,6 +74,41 @@ class Segment:
     text: str
     kind: str  # title | abstract | field
     section: str = ""
+
+
+def _distinct(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v and v.strip()))
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a registry field: a string, a list of them, or of {name/label/...}."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    if isinstance(value, dict):
+        keys = ("name", "label", "description", "other_names")
+        return [s for key in keys for s in _strings(value.get(key))]
+    return []
+
+
+_FIELD_KEYS = ("official_title", "conditions", "keywords", "interventions", "arm_groups")
+
+
+def topic_segments(records: Sequence[RecordData]) -> list[Segment]:
+    """The text a study's topics are searched in: its distinct titles, the sentences of its
+    distinct abstracts, and the registry fields that name conditions and interventions."""
+    segments: list[Segment] = []
+    for title in _distinct(r.title for r in records):
+        segments.append(Segment(title, "title", "title"))
+    for abstract in _distinct(r.abstract or "" for r in records):
+        segments.extend(
+            Segment(s.text, "abstract", s.section) for s in abstract_sentences(abstract)
+        )
+    for record in records:
+        for key in _FIELD_KEYS:
+            segments.extend(Segment(text, "field") for text in _strings(record.extra.get(key)))
+    return segments
 
 
 @dataclass(slots=True)

@@ -16,15 +16,14 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, col, delete, select
 
-from digest.classify import classify_merged, rules_fingerprint
+from digest.classify import Classification, classify_merged, rules_fingerprint
 from digest.config import TopicModel
 from digest.facts import status_badges
 from digest.model import (
-    DuplicateCandidate,
     Record,
     RecordData,
     SlugAlias,
@@ -33,7 +32,10 @@ from digest.model import (
     utcnow,
 )
 from digest.record_schema import record_problem
-from digest.studies.cluster import cluster, merge_fields, unique_slugs
+from digest.studies.cluster import DedupeResult, cluster
+from digest.studies.merge import merge_fields
+from digest.studies.saved_links import save_candidates, save_links, stored_decisions
+from digest.studies.slugs import unique_slugs
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +66,6 @@ def _members_fingerprint(rows: list[Record], rules: str) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
-def _decisions(session: Session) -> dict[frozenset[int], str]:
-    rows = session.exec(
-        select(DuplicateCandidate).where(col(DuplicateCandidate.decision).is_not(None))
-    )
-    return {frozenset((r.record_a_id, r.record_b_id)): str(r.decision) for r in rows}
-
-
 def refresh_studies(
     session: Session, topics: TopicModel, now: datetime | None = None
 ) -> RefreshSummary:
@@ -81,12 +76,46 @@ def refresh_studies(
     by_id = {row.id: row for row in rows if row.id is not None and _usable(row)}
     summary.skipped_records = len(rows) - len(by_id)
     records = {rid: RecordData.from_json_dict(row.data) for rid, row in by_id.items()}
-    result = cluster(records, _decisions(session))
-    rules = rules_fingerprint(topics)
+    result = cluster(records, stored_decisions(session))
     studies = {s.id: s for s in session.exec(select(Study)) if s.id is not None}
 
-    # 1. decide which study each cluster becomes (oldest member study; each claimed once)
-    claimed: dict[int, int] = {}  # study id -> cluster index
+    claimed, chosen = _claim_studies(session, result, by_id, studies, now, summary)
+    merged_into = _merged_away(result, by_id, studies, claimed, chosen)
+    slug_before = {sid: study.slug for sid, study in studies.items()}
+    new_slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
+    _park_slugs(session, chosen, new_slugs, studies, merged_into)
+    rules = rules_fingerprint(topics)
+    for index, (study, keys) in enumerate(zip(chosen, result.clusters, strict=True)):
+        members = _Members(index, keys, [by_id[k] for k in keys], [records[k] for k in keys])
+        outcome = _apply_members(session, study, members, result, topics, rules, now)
+        if outcome == "reclassified":
+            summary.reclassified += 1
+        elif outcome == "failed":
+            summary.failed += 1
+        _assign_rows(session, study, members.rows)
+    session.flush()
+
+    _set_slugs(session, chosen, new_slugs, slug_before, merged_into)
+    summary.merged_away = len(merged_into)
+    _drop_orphans(session, studies, claimed, merged_into)
+    summary.links = save_links(session, result, by_id, chosen)
+    summary.possible_duplicates = save_candidates(session, result)
+    summary.studies = len(chosen)
+    session.flush()
+    return summary
+
+
+def _claim_studies(
+    session: Session,
+    result: DedupeResult[int],
+    by_id: dict[int, Record],
+    studies: dict[int, Study],
+    now: datetime,
+    summary: RefreshSummary,
+) -> tuple[dict[int, int], list[Study]]:
+    """Which study each cluster becomes: its oldest member study, each claimed once, else
+    a new one. Returns (study id -> cluster index, the study of each cluster)."""
+    claimed: dict[int, int] = {}
     chosen: list[Study] = []
     for index, keys in enumerate(result.clusters):
         candidates = sorted({sid for k in keys if (sid := by_id[k].study_id) is not None})
@@ -100,18 +129,35 @@ def refresh_studies(
             summary.created += 1
         chosen.append(study)
     session.flush()
+    return claimed, chosen
 
-    # 2. studies no cluster claimed: merged into another, or without live records
+
+def _merged_away(
+    result: DedupeResult[int],
+    by_id: dict[int, Record],
+    studies: dict[int, Study],
+    claimed: dict[int, int],
+    chosen: list[Study],
+) -> dict[int, Study]:
+    """Studies no cluster claimed but whose records now belong to one: merged into it.
+    (Unclaimed studies without live records are orphans: `_drop_orphans`.)"""
     merged_into: dict[int, Study] = {}
     for index, keys in enumerate(result.clusters):
         for key in keys:
             old = by_id[key].study_id
             if old is not None and old not in claimed and old in studies:
                 merged_into.setdefault(old, chosen[index])
+    return merged_into
 
-    # 3. slugs: park changing slugs first so unique constraints never collide mid-way
-    slug_before = {sid: study.slug for sid, study in studies.items()}
-    new_slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
+
+def _park_slugs(
+    session: Session,
+    chosen: list[Study],
+    new_slugs: list[str],
+    studies: dict[int, Study],
+    merged_into: dict[int, Study],
+) -> None:
+    """Park changing slugs first so unique constraints never collide mid-way."""
     for study, slug in zip(chosen, new_slugs, strict=True):
         if study.slug != slug:
             study.slug = f"~{study.id}"
@@ -121,59 +167,85 @@ def refresh_studies(
         session.add(studies[sid])
     session.flush()
 
-    # 4. fields, classification, flags
-    for index, (study, keys) in enumerate(zip(chosen, result.clusters, strict=True)):
-        member_rows = [by_id[k] for k in keys]
-        member_records = [records[k] for k in keys]
-        before = _snapshot(study)
-        merged, provenance = merge_fields(member_records)
-        merged.update(
-            provenance={name: list(src) for name, src in sorted(provenance.items())},
-            primary_record_id=keys[0],
-            retracted=index in result.retracted,
-            has_erratum=index in result.has_erratum,
-            is_preprint=index in result.preprint,
-            first_seen=min([study.first_seen, *(r.first_seen for r in member_rows)]),
-        )
-        for name, value in merged.items():
-            if getattr(study, name) != value:  # sqlmodel's __setattr__ is costly: skip no-ops
-                setattr(study, name, value)
-        fingerprint = _members_fingerprint(member_rows, rules)
-        if study.classified_with != fingerprint:
-            try:
-                call = classify_merged(member_records, topics)
-            except Exception:  # one bad study must not stop the others: report, go on
-                log.exception("classifying study %s (%s) failed; kept as it was", study.id, keys)
-                summary.failed += 1
-            else:
-                _apply_classification(study, call)
-                study.classified_with = fingerprint
-                summary.reclassified += 1
-        badges = status_badges(
-            study.badges,
-            retracted=study.retracted,
-            erratum=study.has_erratum,
-            preprint=study.is_preprint,
-        )
-        if badges != study.badges:
-            study.badges = badges
-        if study.id is None or _snapshot(study) != before:  # unchanged studies: no UPDATE
-            study.updated_at = now
-            session.add(study)
-        for row in member_rows:
-            if row.study_id != study.id:
-                row.study_id = study.id
-                session.add(row)
-    session.flush()
 
-    _set_slugs(session, chosen, new_slugs, slug_before, merged_into)
-    summary.merged_away = len(merged_into)
-    _drop_orphans(session, studies, claimed, merged_into)
-    summary.links = _rewrite_links(session, result, by_id, chosen)
-    summary.possible_duplicates = _save_candidates(session, result)
-    summary.studies = len(chosen)
-    session.flush()
-    return summary
+@dataclass(frozen=True, slots=True)
+class _Members:
+    """One cluster of the run: its index in the DedupeResult, record ids, rows, records."""
+
+    index: int
+    keys: list[int]
+    rows: list[Record]
+    records: list[RecordData]
+
+
+def _apply_members(
+    session: Session,
+    study: Study,
+    members: _Members,
+    result: DedupeResult[int],
+    topics: TopicModel,
+    rules: str,
+    now: datetime,
+) -> Literal["reclassified", "failed", "kept"]:
+    """Fields, classification and flags of one cluster onto its study. `updated_at` moves
+    only when something a reader sees changed. A classification that raises leaves the
+    study's classification as it was (reported): one bad study never stops the refresh."""
+    before = _snapshot(study)
+    _apply_fields(study, members, result)
+    fingerprint = _members_fingerprint(members.rows, rules)
+    outcome: Literal["reclassified", "failed", "kept"] = "kept"
+    if study.classified_with != fingerprint:
+        try:
+            call = classify_merged(members.records, topics)
+        except Exception:  # one bad study must not stop the others: report, go on
+            log.exception(
+                "classifying study %s (%s) failed; kept as it was", study.id, members.keys
+            )
+            outcome = "failed"
+        else:
+            _apply_classification(study, call)
+            study.classified_with = fingerprint
+            outcome = "reclassified"
+    _apply_status_badges(study)
+    if study.id is None or _snapshot(study) != before:  # unchanged studies: no UPDATE
+        study.updated_at = now
+        session.add(study)
+    return outcome
+
+
+def _apply_fields(study: Study, members: _Members, result: DedupeResult[int]) -> None:
+    """Merged fields, provenance, primary record and the cluster's flags onto the study."""
+    merged, provenance = merge_fields(members.records)
+    merged.update(
+        provenance={name: list(src) for name, src in sorted(provenance.items())},
+        primary_record_id=members.keys[0],
+        retracted=members.index in result.retracted,
+        has_erratum=members.index in result.has_erratum,
+        is_preprint=members.index in result.preprint,
+        first_seen=min([study.first_seen, *(r.first_seen for r in members.rows)]),
+    )
+    for name, value in merged.items():
+        if getattr(study, name) != value:  # sqlmodel's __setattr__ is costly: skip no-ops
+            setattr(study, name, value)
+
+
+def _apply_status_badges(study: Study) -> None:
+    """The retracted/erratum/preprint badges follow the study's own flags."""
+    badges = status_badges(
+        study.badges,
+        retracted=study.retracted,
+        erratum=study.has_erratum,
+        preprint=study.is_preprint,
+    )
+    if badges != study.badges:
+        study.badges = badges
+
+
+def _assign_rows(session: Session, study: Study, member_rows: list[Record]) -> None:
+    for row in member_rows:
+        if row.study_id != study.id:
+            row.study_id = study.id
+            session.add(row)
 
 
 _UNTRACKED = {"id", "slug", "updated_at"}
@@ -201,7 +273,7 @@ def _snapshot(study: Study) -> tuple[Any, ...]:
     return tuple(getattr(study, name) for name in Study.model_fields if name not in _UNTRACKED)
 
 
-def _apply_classification(study: Study, call: Any) -> None:
+def _apply_classification(study: Study, call: Classification) -> None:
     study.design = call.design
     study.design_evidence = call.design_evidence
     study.conditions = list(call.conditions)
@@ -267,54 +339,6 @@ def _drop_orphans(
         session.flush()
         session.delete(study)
     session.flush()
-
-
-def _rewrite_links(
-    session: Session, result: Any, by_id: dict[int, Record], chosen: list[Study]
-) -> int:
-    """Make the stored links equal the run's links, touching only what differs."""
-    wanted: dict[tuple[int, int, str], str] = {}
-    for link in result.links:
-        a = chosen[result.cluster_of[link.key_a]].id
-        b = chosen[result.cluster_of[link.key_b]].id
-        if a is not None and b is not None and a != b:
-            wanted.setdefault((a, b, link.kind), link.evidence)
-    total = len(wanted)
-    for row in session.exec(select(StudyLink)):
-        key = (row.from_study_id, row.to_study_id, row.kind)
-        if key not in wanted:
-            session.delete(row)
-            continue
-        evidence = wanted.pop(key)
-        if row.evidence != evidence:
-            row.evidence = evidence
-            session.add(row)
-    session.flush()
-    for (a, b, kind), evidence in sorted(wanted.items()):
-        session.add(StudyLink(from_study_id=a, to_study_id=b, kind=kind, evidence=evidence))
-    return total
-
-
-def _save_candidates(session: Session, result: Any) -> int:
-    existing = {(c.record_a_id, c.record_b_id): c for c in session.exec(select(DuplicateCandidate))}
-    live = set()
-    for pair in result.possible_duplicates:
-        a, b = sorted((pair.key_a, pair.key_b))
-        live.add((a, b))
-        row = existing.get((a, b))
-        if row is None:
-            session.add(
-                DuplicateCandidate(
-                    record_a_id=a, record_b_id=b, score=pair.score, reason=pair.reason
-                )
-            )
-        elif row.decision is None:
-            row.score, row.reason = pair.score, pair.reason
-            session.add(row)
-    for key, row in existing.items():  # open candidates the algorithm no longer raises
-        if key not in live and row.decision is None:
-            session.delete(row)
-    return len(live)
 
 
 def forget_classifications(session: Session) -> None:
