@@ -10,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import create_engine
 
@@ -19,19 +19,63 @@ from digest.errors import ConfigError, StoreError
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(database_url: str) -> Engine:
-    """An engine for the URL; SQLite gets WAL, a busy timeout and foreign keys."""
+SUPPORTED_URLS = (
+    "sqlite:///PATH, postgresql://USER@HOST/DB (or postgres://, postgresql+psycopg2://)"
+)
+# Spellings people copy from hosting dashboards, mapped onto the driver this project ships.
+_POSTGRES_ALIASES = ("postgres", "postgresql")
+
+
+def database_url(database_url: str) -> URL:
+    """The URL parsed and mapped onto a supported driver, or a one-line ConfigError."""
     try:
         url = make_url(database_url)
     except ArgumentError as exc:
-        raise ConfigError(f"not a database URL: {database_url!r}", key="database_url") from exc
+        raise ConfigError(
+            f"not a database URL: {database_url!r} (supported: {SUPPORTED_URLS})",
+            key="database_url",
+        ) from exc
+    if url.drivername in _POSTGRES_ALIASES:
+        url = url.set(drivername="postgresql+psycopg2")
+    if url.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg2"):
+        raise ConfigError(
+            f"unsupported database {url.drivername!r} (supported: {SUPPORTED_URLS})",
+            key="database_url",
+        )
+    return url
+
+
+def make_engine(database_url_text: str, *, create: bool = True) -> Engine:
+    """An engine for the URL; SQLite gets WAL, a busy timeout and foreign keys.
+
+    With `create=False` (every command but `digest init`) a SQLite file that does not exist
+    is an error, so a mistyped path never leaves an empty database behind."""
+    url = database_url(database_url_text)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.database)
+            if not create and not path.exists():
+                raise ConfigError(
+                    f"no database at {path}: run `digest init` first (or check database_url)",
+                    key="database_url",
+                )
+            if not create and not _looks_like_sqlite(path):
+                raise ConfigError(f"{path} is not a SQLite database", key="database_url")
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    """An SQLite file starts with its 16-byte magic header (an empty file is a new one)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return False
+    return head in (b"", b"SQLite format 3\x00")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -32,6 +32,11 @@ class Context:
         return Path(self.args.config or os.environ.get("DIGEST_CONFIG", DEFAULT_CONFIG_PATH))
 
     @property
+    def config_was_named(self) -> bool:
+        """True when --config or $DIGEST_CONFIG chose the file (so a missing one is an error)."""
+        return bool(self.args.config or os.environ.get("DIGEST_CONFIG"))
+
+    @property
     def settings(self) -> Settings:
         if self._settings is None:
             settings = load_settings(self.config_path)
@@ -40,10 +45,12 @@ class Context:
             self._settings = settings
         return self._settings
 
-    def engine(self, *, check: bool = True) -> Engine:
+    def engine(self, *, create: bool = False) -> Engine:
+        """The database engine; only `create=True` (digest init) may make a new database,
+        every other command refuses a missing one instead of leaving an empty file."""
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-            if check:
+            self._engine = make_engine(self.settings.database_url, create=create)
+            if not create:
                 check_current(self._engine)
         return self._engine
 

@@ -47,7 +47,23 @@ def _week_option(command: argparse.ArgumentParser, help_text: str) -> None:
 
 def add_data_parsers(sub: _Sub) -> None:
     """init, fetch, parse, import, export: records in and studies out."""
-    _add(sub, "init", "data:cmd_init", "create or migrate the database (Alembic migrations)")
+    init = _add(
+        sub,
+        "init",
+        "data:cmd_init",
+        "write the starter sources.yaml if there is none, then create or migrate the database",
+    )
+    init.add_argument("--yes", action="store_true", help="write the starter config without asking")
+    config = sub.add_parser(
+        "config", help="check the configuration", description="check the configuration"
+    )
+    config_sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
+    _add(
+        config_sub,
+        "check",
+        "data:cmd_config_check",
+        "validate sources.yaml and print the effective settings, secrets masked",
+    )
 
     fetch = _add(sub, "fetch", "data:cmd_fetch", "run fetchers and store what is new")
     fetch.add_argument(

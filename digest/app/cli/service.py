@@ -10,6 +10,7 @@ from sqlmodel import Session
 from digest.app.cli.context import Context
 from digest.app.cli.exits import EXIT_FAILED, EXIT_OK, UsageError
 from digest.app.demo import run_demo
+from digest.app.firstrun import STARTER_CONFIG
 from digest.app.schedule.jobs import describe_jobs, format_job_list
 from digest.app.schedule.service import run_scheduler
 from digest.app.screenshots import take_screenshots
@@ -78,4 +79,8 @@ def cmd_screenshots(ctx: Context) -> int:
 
 
 def cmd_demo(ctx: Context) -> int:
-    return run_demo(ctx.config_path, ctx.args.out, out=ctx.out, progress=ctx.progress)
+    config = ctx.config_path
+    if not config.exists() and not ctx.config_was_named:
+        # a fresh install in an empty folder: the demo runs on the shipped topic model
+        config = Path(str(STARTER_CONFIG))
+    return run_demo(config, ctx.args.out, out=ctx.out, progress=ctx.progress)
