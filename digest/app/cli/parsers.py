@@ -178,6 +178,20 @@ def add_curate_parsers(sub: _Sub) -> None:
         "recompute design, topics, size, key finding and badges of every study",
     )
 
+    claims = _add(
+        sub,
+        "check-claims",
+        "claims:cmd_check_claims",
+        "flag overclaims in a draft blog post against the chosen advertising policy",
+    )
+    claims.add_argument("source", help="a file (text, Markdown, HTML), a http(s) URL, or - (stdin)")
+    claims.add_argument("--format", choices=["text", "json"], default="text")
+    claims.add_argument(
+        "--policy",
+        choices=["uk-asa-cap", "au-ahpra", "none"],
+        help="override sources.yaml's claims_policy",
+    )
+
 
 def add_service_parsers(sub: _Sub) -> None:
     """status, schedule, serve, screenshots, demo: running and watching it."""
