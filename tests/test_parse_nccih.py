@@ -13,13 +13,9 @@ import pytest
 
 from digest.errors import ParseError
 from digest.model import RecordData
-from digest.sources.nccih.parse import (
-    canonical_page_url,
-    diff_sections,
-    extract_page,
-    first_change,
-    parse_nccih_feed,
-)
+from digest.sources.nccih.changes import diff_sections, first_change
+from digest.sources.nccih.ids import canonical_page_url
+from digest.sources.nccih.parse import extract_page, parse_nccih_feed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HANDMADE = FIXTURES / "handmade"

@@ -20,16 +20,15 @@ import yaml
 from digest.app.replay import ReplayServer, load_manifest
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError
+from digest.sources import KINDS
 
 # The recordings ship inside the package (a wheel carries them), read as package data.
 REPLAY_DIR = Path(
     os.environ.get("DIGEST_REPLAY_DIR") or str(resources.files("digest").joinpath("recordings"))
 )
-# Where each kind's real API lives below the replay server's root.
+# Where each kind's real API lives below the replay server's root (declared by each kind).
 API_PATHS = {
-    "pubmed": "/entrez/eutils",
-    "clinicaltrials": "/api/v2",
-    "europepmc": "/europepmc/webservices/rest",
+    name: kind.traits.demo_api_path for name, kind in KINDS.items() if kind.traits.demo_api_path
 }
 DEMO_SUBSCRIBER = "reader@example.org"
 DEMO_SECRET = "demo-only-secret-never-use-in-production"
