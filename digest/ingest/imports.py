@@ -22,6 +22,7 @@ from digest.store.records import ParsedPage
 
 BACKLOG_IMPORT = "import"  # Record.fetched_by of imports that are not news
 ANNOUNCED_IMPORT = "import-announced"
+IMPORT_KIND = "import"  # SourceState.kind of both
 
 
 def detect_import_format(name: str, head: bytes) -> str:
@@ -83,7 +84,7 @@ def import_files(
             summary = record_store.save_outcome(
                 session,
                 source_name=ANNOUNCED_IMPORT if announce else BACKLOG_IMPORT,
-                kind="import",
+                kind=IMPORT_KIND,
                 pages=[page],
                 cursor={"last_file": path.name},
                 describe_change=describe_change,

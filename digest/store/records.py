@@ -108,6 +108,24 @@ def load_payload(payload: Payload) -> bytes:
     return gzip.decompress(payload.body_gz)
 
 
+def stored_payloads(session: Session, source_name: str | None = None) -> list[Payload]:
+    """Stored payloads (of one configured source), oldest first."""
+    query = select(Payload).order_by(col(Payload.fetched_at), col(Payload.sha256))
+    if source_name is not None:
+        query = query.where(Payload.source == source_name)
+    return list(session.exec(query))
+
+
+def records_of_payload(session: Session, sha256: str) -> list[Record]:
+    """The stored records whose latest version came from this payload."""
+    return list(session.exec(select(Record).where(Record.payload_sha256 == sha256)))
+
+
+def source_kinds(session: Session) -> dict[str, str]:
+    """Configured source name -> kind, for every source that ever stored a run."""
+    return {state.name: state.kind for state in session.exec(select(SourceState))}
+
+
 def stored_ids(session: Session, source: str, source_ids: Sequence[str]) -> set[str]:
     if not source_ids:
         return set()
