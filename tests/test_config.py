@@ -22,6 +22,7 @@ EXAMPLES = {
     "pubmed_rss": "    url: https://pubmed.ncbi.nlm.nih.gov/rss/search/x/\n",
     "rss": "    url: https://journal.example.org/toc.atom\n",
     "nccih": "    feeds: [https://www.nccih.nih.gov/news/rss]\n",
+    "crossref": "    update_types: [retraction]\n",
 }
 
 

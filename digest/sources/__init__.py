@@ -16,17 +16,18 @@ from digest.model import ParseResult
 from digest.sources.base import ImportFormat, PayloadParser, SourceKind, SourceTraits
 from digest.sources.changes import describe_notices
 from digest.sources.clinicaltrials.kind import KIND as CLINICALTRIALS
+from digest.sources.crossref.kind import KIND as CROSSREF
 from digest.sources.europepmc.kind import KIND as EUROPEPMC
 from digest.sources.imports.formats import FORMATS
 from digest.sources.nccih.kind import KIND as NCCIH
-
-# One line per kind.
 from digest.sources.pubmed.kind import KIND as PUBMED
 from digest.sources.pubmed_rss.kind import KIND as PUBMED_RSS
 from digest.sources.rss.kind import KIND as RSS
 
+# The registry: each kind's KIND, imported above from sources/<kind>/kind.py.
 KINDS: dict[str, SourceKind] = {
-    kind.kind: kind for kind in (PUBMED, CLINICALTRIALS, EUROPEPMC, PUBMED_RSS, RSS, NCCIH)
+    kind.kind: kind
+    for kind in (PUBMED, CLINICALTRIALS, EUROPEPMC, PUBMED_RSS, RSS, NCCIH, CROSSREF)
 }
 IMPORT_FORMATS: dict[str, ImportFormat] = {fmt.name: fmt for fmt in FORMATS}
 
