@@ -7,14 +7,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from digest.cron import check_crontab
 from digest.errors import ConfigError
+from digest.http import HttpSettings
+from digest.sources import KINDS
+from digest.sources.base_config import SourceBase
 
 DEFAULT_CONFIG_PATH = Path("sources.yaml")
 DEFAULT_DATABASE_URL = "sqlite:///data/digest.db"
@@ -58,114 +69,24 @@ class TopicModel(_Strict):
         return self
 
 
-class _SourceBase(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    enabled: bool = True
-    schedule: str = "0 5 * * *"
-    base_url: str | None = None  # point the same code at a mirror or a recording
-    # hosts a redirect may lead to besides the source's own origin (same-origin otherwise)
-    allow_redirects_to: list[str] = []
-
-    _cron = field_validator("schedule")(_check_cron)
-
-
-class PubmedSource(_SourceBase):
-    kind: Literal["pubmed"]
-    query: str
-    backfill_days: int = Field(default=30, ge=1)
-    batch_size: int = Field(default=200, ge=1, le=10_000)
-    max_window_hits: int = Field(default=9_999, ge=1, le=9_999)
-    # also re-fetch articles of the query modified in the window (retractions, errata)
-    refetch_updated: bool = True
+def _checked_source_model(model: type[SourceBase]) -> type[SourceBase]:
+    """A kind's config model (from its `sources/<kind>/config.py`) with the crontab check
+    every `schedule` gets here."""
+    return create_model(
+        model.__name__,
+        __base__=model,
+        __module__=model.__module__,
+        __validators__={"_cron": field_validator("schedule")(_check_cron)},
+    )
 
 
-class PubmedRssSource(_SourceBase):
-    kind: Literal["pubmed_rss"]
-    url: str
-    enrich: bool = False  # fetch the feed's PMIDs through E-utilities for full records
-    eutils_base_url: str | None = None  # E-utilities mirror/replay for enrichment
-
-
-class RssSource(_SourceBase):
-    kind: Literal["rss"]
-    url: str
-
-
-class NccihPage(_Strict):
-    url: str
-    design: Literal["guideline", "review"] = "review"
-    # CSS selectors tried in order for the main content (unverified against live pages)
-    main_selectors: list[str] = ["main", "article", "#main-content", "[role=main]"]
-
-
-class NccihSource(_SourceBase):
-    kind: Literal["nccih"]
-    feeds: list[str] = []
-    pages: list[NccihPage] = []
-
-    @model_validator(mode="after")
-    def _something_to_fetch(self) -> NccihSource:
-        if not self.feeds and not self.pages:
-            raise ValueError("an nccih source needs at least one of feeds or pages")
-        return self
-
-
-class ClinicalTrialsSource(_SourceBase):
-    kind: Literal["clinicaltrials"]
-    cond: str | None = None
-    intr: str | None = None
-    term: str | None = None
-    page_size: int = Field(default=200, ge=1, le=1000)
-    backfill_days: int = Field(default=30, ge=1)
-
-    @model_validator(mode="after")
-    def _some_query(self) -> ClinicalTrialsSource:
-        if not (self.cond or self.intr or self.term):
-            raise ValueError("a clinicaltrials source needs cond, intr or term")
-        return self
-
-
-class EuropePmcSource(_SourceBase):
-    kind: Literal["europepmc"]
-    query: str
-    include_preprints: bool = True
-    page_size: int = Field(default=200, ge=1, le=1000)
-    backfill_days: int = Field(default=30, ge=1)
-
-
-SourceConfig = Annotated[
-    PubmedSource
-    | PubmedRssSource
-    | RssSource
-    | NccihSource
-    | ClinicalTrialsSource
-    | EuropePmcSource,
-    Field(discriminator="kind"),
-]
-
-
-class HttpSettings(_Strict):
-    connect_timeout: float = Field(default=5.0, gt=0)
-    read_timeout: float = Field(default=30.0, gt=0)
-    max_retries: int = Field(default=5, ge=0, le=10)
-    backoff_base: float = Field(default=1.0, ge=0)
-    backoff_max: float = Field(default=60.0, ge=0)
-    # a Retry-After longer than this ends the source's run (it is retried next time)
-    retry_after_max: float = Field(default=300.0, ge=0)
-    max_response_bytes: int = Field(default=100_000_000, ge=1024)
-    # requests per second per host; E-utilities is also capped at NCBI's own limit
-    # (3, or 10 with NCBI_API_KEY), with a 10 % margin
-    rate_limits: dict[str, float] = {
-        "pubmed.ncbi.nlm.nih.gov": 1.0,
-        "clinicaltrials.gov": 0.7,
-        "www.ebi.ac.uk": 5.0,
-        "www.nccih.nih.gov": 1.0,
-    }
-    default_rate_limit: float = Field(default=2.0, gt=0)
-    # wall-clock budgets: one request (all of its body), one source's whole run
-    request_deadline: float = Field(default=300.0, gt=0)
-    source_deadline: float = Field(default=1800.0, gt=0)
-    max_redirects: int = Field(default=5, ge=0, le=20)
+# The `sources:` entries: one arm per registered kind, told apart by `kind`.
+_SOURCE_MODELS = tuple(_checked_source_model(kind.config) for kind in KINDS.values())
+_KIND_NAMES = frozenset(KINDS)
+if TYPE_CHECKING:
+    SourceConfig = SourceBase
+else:
+    SourceConfig = Annotated[Union[_SOURCE_MODELS], Field(discriminator="kind")]  # noqa: UP007
 
 
 class DigestSettings(_Strict):
@@ -247,7 +168,7 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in {"pubmed", "pubmed_rss", "rss", "nccih", "clinicaltrials", "europepmc"}:
+        elif part in _KIND_NAMES:
             continue  # the discriminator's branch name, not a key the user wrote
         else:
             out += f".{part}" if out else str(part)
@@ -279,9 +200,6 @@ def parse_settings(text: str, env: dict[str, str] | None = None, origin: str = "
         where = f"{origin}:{line}: " if origin and line else ""
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
         raise ConfigError(f"{where}{first['msg']}{more}", key=key) from exc
-
-
-_KIND_NAMES = {"pubmed", "pubmed_rss", "rss", "nccih", "clinicaltrials", "europepmc"}
 
 
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:

@@ -184,6 +184,10 @@ class Payload(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=utcnow)
     size: int
     body_gz: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # what the kind's parser needs besides the body (a feed's configured name, a watched
+    # page's selectors): re-parsing body + context gives the records this payload stored.
+    # NULL for payloads stored before migration 0002.
+    context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Record(SQLModel, table=True):
@@ -204,20 +208,6 @@ class Record(SQLModel, table=True):
     last_changed: datetime = Field(default_factory=utcnow)
     deleted: bool = False
     study_id: int | None = Field(default=None, foreign_key="study.id", index=True)
-
-
-class RecordIdentifier(SQLModel, table=True):
-    """Normalized identifiers a record carries (scheme: pmid, doi, pmcid, nct, ...)."""
-
-    __tablename__ = "record_identifier"
-    __table_args__ = (
-        UniqueConstraint("record_id", "scheme", "value", name="uq_record_identifier"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    record_id: int = Field(foreign_key="record.id", index=True)
-    scheme: str = Field(index=True)
-    value: str = Field(index=True)
 
 
 class RecordChange(SQLModel, table=True):

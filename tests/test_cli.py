@@ -57,7 +57,7 @@ def test_every_command_names_a_handler_that_exists() -> None:
         for full_name, parser_ in commands:
             handler = resolve_handler(parser_.get_default("handler"))
             assert callable(handler), full_name
-            assert handler.__name__ == f"cmd_{full_name}", full_name
+            assert handler.__name__ == f"cmd_{full_name.replace('-', '_')}", full_name
 
 
 def test_help_and_usage_errors_do_not_load_the_database_stack() -> None:

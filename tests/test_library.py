@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from digest.app.cli import main
-from digest.errors import ParseError
+from digest.errors import ConfigError, ParseError
+from digest.ingest.imports import detect_import_format, parse_import
+from digest.model import RecordData
+from digest.sources import IMPORT_FORMATS
 from digest.sources.imports.library import parse_bibtex, parse_jsonl, parse_ris
 from digest.sources.pubmed.parse import parse_efetch
 from tests.conftest import CORPUS, MINIMAL_TOPICS
@@ -153,3 +156,43 @@ def test_possible_duplicate_is_reviewed_by_a_person(config: Path, tmp_path: Path
     assert len(run(config, "export")[1].splitlines()) == 1  # the person's word wins
     assert "no possible duplicates" in run(config, "duplicates")[1]
     assert run(config, "duplicates", "merge", "999")[0] == 1
+
+
+# ------------------------------------------------------- one declaration of the formats
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("fmt", sorted(IMPORT_FORMATS))
+def test_digest_parse_reads_every_import_format(fmt: str, tmp_path: Path) -> None:
+    """`digest parse FORMAT FILE` prints what `digest import` would store, for every
+    format the registry declares (`digest parse ris` used to be refused)."""
+    files = {
+        "ris": handmade_ris(),
+        "bibtex": handmade_bibtex(),
+        "jsonl": NEJM.to_json() + "\n",
+    }
+    if fmt in files:
+        path = tmp_path / f"library.{fmt}"
+        path.write_text(files[fmt], encoding="utf-8")
+    elif fmt == "medline":
+        path = CORPUS / "other" / "biopython_medline_pubmed_result2.txt"
+    else:
+        path = CORPUS / "acupuncture" / "clinicaltrials-legacy-xml" / "NCT02399969.xml"
+    code, out, err = _cli("parse", fmt, str(path))
+    assert code == 0, err
+    printed = [RecordData.from_json_dict(json.loads(line)) for line in out.splitlines()]
+    assert printed == parse_import(path.read_bytes(), fmt).records
+    assert printed and detect_import_format(path.name, path.read_bytes()[:4096]) == fmt
+
+
+def test_import_format_detection_comes_from_the_registry() -> None:
+    assert detect_import_format("x.RIS", b"") == "ris"
+    assert detect_import_format("x.nbib", b"") == "medline"
+    assert detect_import_format("export.txt", b"\xef\xbb\xbfTY  - JOUR\n") == "ris"
+    assert detect_import_format("dump.xml", b"<?xml?><clinical_study>") == "clinicaltrials-legacy"
+    with pytest.raises(ConfigError, match="pass --format"):
+        detect_import_format("notes.txt", b"hello")

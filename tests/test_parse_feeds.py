@@ -14,7 +14,8 @@ import pytest
 
 from digest.errors import ParseError
 from digest.model import RecordData
-from digest.sources.rss.parse import canonical_url, parse_feed, parse_pubmed_rss
+from digest.sources.pubmed_rss.parse import parse_pubmed_rss
+from digest.sources.rss.parse import canonical_url, parse_feed
 
 HANDMADE = Path(__file__).resolve().parent / "fixtures" / "handmade"
 FETCH1 = HANDMADE / "handmade_pubmed_rss_fetch1.xml"

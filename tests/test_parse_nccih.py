@@ -13,13 +13,9 @@ import pytest
 
 from digest.errors import ParseError
 from digest.model import RecordData
-from digest.sources.nccih.parse import (
-    canonical_page_url,
-    diff_sections,
-    extract_page,
-    first_change,
-    parse_nccih_feed,
-)
+from digest.sources.nccih.changes import diff_sections, first_change
+from digest.sources.nccih.ids import canonical_page_url
+from digest.sources.nccih.parse import extract_page, parse_nccih_feed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HANDMADE = FIXTURES / "handmade"
@@ -245,3 +241,22 @@ def test_news_feed() -> None:
     assert lowback.published == "2021-03-01"
     excerpt = EXCERPT.read_text().splitlines()
     assert lowback.abstract == excerpt[3].removeprefix("- ")
+
+
+def test_kind_parser_reads_a_page_from_its_context_and_never_invents_an_address() -> None:
+    from digest.sources import get_parser
+
+    payload = (HANDMADE / "handmade_nccih_lowback_v1.html").read_bytes()
+    url = "https://www.nccih.nih.gov/health/low-back-pain"
+    context = {"url": url, "main_selectors": ["main"], "design": "guideline"}
+    parsed = get_parser("nccih")(payload, context)
+    assert parsed.records == [extract_page(payload, url, ["main"], "guideline")]
+    with pytest.raises(ParseError, match="needs its context"):
+        get_parser("nccih")(payload)
+
+
+def test_kind_parser_tells_a_news_feed_without_context() -> None:
+    from digest.sources import get_parser
+
+    payload = (HANDMADE / "handmade_nccih_news_rss.xml").read_bytes()
+    assert get_parser("nccih")(payload).records == parse_nccih_feed(payload).records

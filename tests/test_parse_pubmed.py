@@ -523,26 +523,6 @@ def test_internal_entity_is_not_expanded(stream_above: int) -> None:
 # --------------------------------------------------------------------------- esearch
 
 ESEARCH_EXPECTED: dict[str, dict[str, Any]] = {
-    "biomcp_esearch_json_apc_phrasenotfound.json": {
-        "count": 40362,
-        "retmax": 100,
-        "retstart": 0,
-        "n_ids": 100,
-        "first_id": "42555032",
-        "webenv": None,
-        "query_key": None,
-        "warnings": ["phrase not found: p.E1317Q"],
-    },
-    "biomcp_esearch_json_mlh1_tiab.json": {
-        "count": 1,
-        "retmax": 1,
-        "retstart": 0,
-        "n_ids": 1,
-        "first_id": "18033691",
-        "webenv": None,
-        "query_key": None,
-        "warnings": [],
-    },
     "biopython_esearch_biopython_count63.xml": {
         "count": 63,
         "retmax": 20,
@@ -639,10 +619,20 @@ ESEARCH_EXPECTED: dict[str, dict[str, Any]] = {
     },
 }
 ESEARCH_ERRORS = {"eutilsjson_esearch_invalid_db_error.xml": "Invalid db name specified: fleegle"}
+# Genuine retmode=json answers: no fetcher asks for JSON, so the parser refuses them.
+ESEARCH_JSON = {"biomcp_esearch_json_apc_phrasenotfound.json", "biomcp_esearch_json_mlh1_tiab.json"}
 
 
 def test_every_esearch_file_has_an_expectation() -> None:
-    assert {path.name for path in ESEARCH_FILES} == set(ESEARCH_EXPECTED) | set(ESEARCH_ERRORS)
+    assert {path.name for path in ESEARCH_FILES} == (
+        set(ESEARCH_EXPECTED) | set(ESEARCH_ERRORS) | ESEARCH_JSON
+    )
+
+
+@pytest.mark.parametrize("name", sorted(ESEARCH_JSON))
+def test_esearch_json_is_refused(name: str) -> None:
+    with pytest.raises(ParseError, match=r"^truncated or malformed XML"):
+        parse_esearch((CORPUS / "pubmed-esearch" / name).read_bytes())
 
 
 @pytest.mark.parametrize("name", sorted(ESEARCH_EXPECTED))
@@ -675,13 +665,6 @@ def test_esearch_xml_ids_match_biopython(name: str) -> None:
     )
 
 
-def test_esearch_query_translation() -> None:
-    result = parse_esearch(
-        (CORPUS / "pubmed-esearch" / "biomcp_esearch_json_mlh1_tiab.json").read_bytes()
-    )
-    assert result.query_translation == '"MLH1"[Title/Abstract] AND "G67E"[Title/Abstract]'
-
-
 def test_esearch_error_element_is_a_parse_error() -> None:
     payload = (CORPUS / "pubmed-esearch" / "eutilsjson_esearch_invalid_db_error.xml").read_bytes()
     with pytest.raises(
@@ -693,20 +676,14 @@ def test_esearch_error_element_is_a_parse_error() -> None:
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        # hand-made: JSON error bodies of the shape SOURCES.md 1.5 gives ({"error": "..."}).
-        (b'{"error":"hand-made: API rate limit exceeded"}', "E-utilities error: hand-made"),
-        (b'{"esearchresult":{"ERROR":"hand-made: Invalid query"}}', "E-utilities error: hand-made"),
-        (b'{"esearchresult":{"count":"3","idlist":["1"', "truncated or malformed JSON"),
-        (b'{"header":{}}', "expected a JSON object with 'esearchresult'"),
+        # hand-made: a JSON error body of the shape SOURCES.md 1.5 gives: not XML
+        (b'{"error":"hand-made: API rate limit exceeded"}', "truncated or malformed XML"),
         (HANDMADE_HTML_PAGE, "expected <eSearchResult>, got <html>"),
         (b"<eSearchResult><Count>3</Count><IdList><Id>1</Id>", "truncated or malformed XML"),
         (b"<ERROR>hand-made message</ERROR>", "E-utilities error: hand-made message"),
     ],
     ids=[
-        "json-error",
-        "json-error-inside",
-        "json-truncated",
-        "json-other",
+        "json",
         "html",
         "truncated",
         "root-error",

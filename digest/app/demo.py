@@ -24,6 +24,7 @@ from digest.app.replay import ReplayServer, load_manifest
 from digest.app.report import print_fetch_table
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError
+from digest.sources import KINDS
 from digest.store.db import make_engine, migrate
 from digest.store.deliveries import add_subscriber
 from digest.weeks import week_of
@@ -32,11 +33,9 @@ from digest.weeks import week_of
 REPLAY_DIR = Path(
     os.environ.get("DIGEST_REPLAY_DIR") or str(resources.files("digest").joinpath("recordings"))
 )
-# Where each kind's real API lives below the replay server's root.
+# Where each kind's real API lives below the replay server's root (declared by each kind).
 API_PATHS = {
-    "pubmed": "/entrez/eutils",
-    "clinicaltrials": "/api/v2",
-    "europepmc": "/europepmc/webservices/rest",
+    name: kind.traits.demo_api_path for name, kind in KINDS.items() if kind.traits.demo_api_path
 }
 DEMO_SUBSCRIBER = "reader@example.org"
 DEMO_SECRET = "demo-only-secret-never-use-in-production"

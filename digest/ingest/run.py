@@ -1,7 +1,9 @@
-"""Per source: fetch -> parse -> store (one transaction) -> then dedupe + classify studies.
+"""Per source: fetch (raw pages) -> parse (the kind's parser, page by page) -> store (one
+transaction) -> then dedupe + classify studies.
 
 A failing source is recorded in the run log with its error; the other sources still run,
-its cursor does not move and nothing it fetched is stored.
+its cursor does not move and nothing it fetched is stored. Library imports go through the
+same store path (`ingest.imports`).
 """
 
 from __future__ import annotations
@@ -13,20 +15,35 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from digest.config import Settings, SourceConfig
-from digest.errors import ConfigError, DigestError, StoreError, redact
+from digest.errors import ConfigError, DigestError, redact
 from digest.http import Http
-from digest.model import ParseResult, utcnow
-from digest.record_schema import validated_records
+
+# re-exported: the CLI and the demo import these from here
+from digest.ingest.imports import import_files
+from digest.ingest.refresh import reclassify_all, refresh_studies
+from digest.model import utcnow
 from digest.sources import describe_change, get_kind
-from digest.sources.base import FetchContext, FetchedPage, FetchOutcome
+from digest.sources.base import FetchContext, FetchOutcome, SourceKind, parse_or_explain
 from digest.store import records as record_store
-from digest.studies import refresh as study_store
+from digest.store.records import ParsedPage
+
+__all__ = [
+    "SourceRunResult",
+    "fetch_one",
+    "fetch_sources",
+    "import_files",
+    "known_ids",
+    "make_http",
+    "parse_pages",
+    "reclassify_all",
+    "refresh_studies",
+    "select_sources",
+]
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +108,9 @@ def fetch_one(
         )
         with http.source_run(config.name, redirect_hosts=config.allow_redirects_to):
             outcome = kind.fetch(ctx, config, cursor)
+        pages = parse_pages(kind, config.name, outcome)
         result.warnings = list(outcome.warnings)
-        for page in outcome.pages:
+        for page in pages:
             result.warnings.extend(page.parsed.warnings)
         with Session(engine) as session:
             if outcome.not_modified:
@@ -102,7 +120,8 @@ def fetch_one(
                     session,
                     source_name=config.name,
                     kind=config.kind,
-                    outcome=outcome,
+                    pages=pages,
+                    cursor=outcome.cursor,
                     describe_change=describe_change,
                     now=now,
                 )
@@ -121,6 +140,28 @@ def fetch_one(
     result.seconds = time.monotonic() - started
     _log_run(result)
     return result
+
+
+def parse_pages(kind: SourceKind, name: str, outcome: FetchOutcome) -> list[ParsedPage]:
+    """Every fetched page parsed by its kind's parser with the page's context: the same
+    call `digest parse` and a replay of the stored payloads make."""
+    return [
+        ParsedPage(
+            url=page.url,
+            content=page.content,
+            content_type=page.content_type,
+            context=page.context,
+            parsed=parse_or_explain(
+                name,
+                page.url,
+                kind.parse,
+                page.content,
+                page.context,
+                page.content_type,
+            ),
+        )
+        for page in outcome.pages
+    ]
 
 
 def _log_run(result: SourceRunResult) -> None:
@@ -172,144 +213,7 @@ def fetch_sources(
     return results
 
 
-def reclassify_all(settings: Settings, engine: Engine) -> study_store.RefreshSummary:
-    """Forget every classification and recompute it (after a rules or topic-model change;
-    a changed topic model is also noticed on its own through the rules fingerprint)."""
-    with Session(engine) as session:
-        study_store.forget_classifications(session)
-        session.commit()
-    return refresh_studies(settings, engine)
-
-
-def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSummary:
-    """Recluster and classify, in one transaction; a failure leaves the studies as they were."""
-    try:
-        with Session(engine) as session:
-            summary = study_store.refresh_studies(session, settings.topics)
-            session.commit()
-    except DigestError:
-        raise
-    except Exception as exc:
-        log.error("refresh failed: %s", redact("".join(traceback.format_exception(exc))))
-        raise StoreError(
-            redact(
-                f"deduplicating and classifying studies failed: "
-                f"{type(exc).__name__}: {exc}; the records are stored and the "
-                "next fetch tries again"
-            )
-        ) from exc
-    return summary
-
-
 def known_ids(engine: Engine, source: str, source_ids: Sequence[str]) -> set[str]:
     """Which of these ids of a source are already stored (lets a fetcher skip them)."""
     with Session(engine) as session:
         return record_store.stored_ids(session, source, source_ids)
-
-
-BACKLOG_IMPORT = "import"  # Record.fetched_by of imports that are not news
-ANNOUNCED_IMPORT = "import-announced"
-IMPORT_FORMATS = ("jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy")
-
-
-def detect_import_format(name: str, head: bytes) -> str:
-    """Guess a library file's format from its name, then from its first bytes."""
-    lowered = name.lower()
-    by_suffix = {
-        ".jsonl": "jsonl",
-        ".ndjson": "jsonl",
-        ".ris": "ris",
-        ".bib": "bibtex",
-        ".nbib": "medline",
-        ".medline": "medline",
-    }
-    for suffix, fmt in by_suffix.items():
-        if lowered.endswith(suffix):
-            return fmt
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if text.startswith(b"{"):
-        return "jsonl"
-    if text.startswith(b"TY  -"):
-        return "ris"
-    if text.startswith(b"@"):
-        return "bibtex"
-    if text.startswith(b"PMID-") or b"\nPMID-" in text[:200]:
-        return "medline"
-    if b"<clinical_study" in head:
-        return "clinicaltrials-legacy"
-    raise ConfigError(
-        f"cannot tell the format of {name}; pass --format ({', '.join(IMPORT_FORMATS)})",
-        key="--format",
-    )
-
-
-def parse_import(payload: bytes, fmt: str) -> ParseResult:
-    from digest.sources import get_parser
-    from digest.sources.imports import library
-
-    readers = {
-        "jsonl": library.parse_jsonl,
-        "ris": library.parse_ris,
-        "bibtex": library.parse_bibtex,
-    }
-    if fmt in readers:
-        return readers[fmt](payload)
-    return get_parser(fmt)(payload)
-
-
-def import_files(
-    settings: Settings,
-    engine: Engine,
-    paths: Sequence[Path],
-    fmt: str | None = None,
-    now: datetime | None = None,
-    announce: bool = False,
-) -> list[tuple[Path, record_store.SaveSummary]]:
-    """Import library files through the same store and dedupe path as fetched records.
-
-    Each file is parsed completely before anything is stored, and stored in one
-    transaction: a bad file imports nothing. Imported works are a clinic's back catalogue
-    and stay out of the weekly digest, unless `announce` says they are news.
-    """
-    now = now or utcnow()
-    done = []
-    for path in paths:
-        try:
-            payload = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-        file_format = fmt or detect_import_format(path.name, payload[:4096])
-        try:
-            parsed = parse_import(payload, file_format)
-        except DigestError as exc:
-            raise type(exc)(f"{path.name}: {exc}") from exc
-        # whatever the format, only records that satisfy the record schema are stored
-        parsed.records, invalid = validated_records(parsed.records)
-        warnings = [*parsed.warnings, *invalid]
-        for warning in warnings:
-            log.info("%s: %s", path.name, warning)
-        outcome = FetchOutcome(
-            pages=[
-                FetchedPage(
-                    url=path.resolve().as_uri(),
-                    content=payload,
-                    content_type=file_format,
-                    parsed=parsed,
-                )
-            ],
-            cursor={"last_file": path.name},
-        )
-        with Session(engine) as session:
-            summary = record_store.save_outcome(
-                session,
-                source_name=ANNOUNCED_IMPORT if announce else BACKLOG_IMPORT,
-                kind="import",
-                outcome=outcome,
-                describe_change=describe_change,
-                now=now,
-            )
-            session.commit()
-        summary.warnings = warnings
-        done.append((path, summary))
-    refresh_studies(settings, engine)
-    return done

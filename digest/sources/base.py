@@ -1,45 +1,50 @@
-"""The source interface: a fetcher turns (config, cursor) into parsed pages and a new cursor.
+"""The source interface: a fetcher turns (config, cursor) into raw pages and a new cursor;
+a parser turns one raw page (bytes + its context) into records.
 
-Fetchers do network I/O through `digest.http.Http` only and parse with the pure parsers in
-`digest.parsers`. They never touch the database: the pipeline stores what they return, in
-one transaction with the new cursor, so a failed source stores nothing and keeps its cursor.
+Fetchers do network I/O through `digest.http.Http` only and never touch the database.
+They return what the server sent, each page with the small JSON `context` its kind's
+parser needs (a feed's configured name, a watched page's selectors...); `digest.ingest`
+parses every page with the kind's `parse`, the same function `digest parse` and a
+replay of the `payload` table use. A fetcher that needs parsed values to decide its next
+request (ids to fetch, the next cursor) may call the pure parser itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from digest.config import SourceConfig
-from digest.errors import redact
-from digest.http import Http, Response
+from digest.errors import ParseError, redact
 from digest.model import ParseResult, RecordData
+from digest.sources.base_config import SourceBase
+
+if TYPE_CHECKING:
+    from digest.http import Http, Response
+
+Context = dict[str, Any]
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
 class FetchedPage:
-    """One response body as received, with what it parsed to."""
+    """One response body as received, with what its parser needs to know (`context`)."""
 
     url: str
     content: bytes
     content_type: str
-    parsed: ParseResult
+    context: Context = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class FetchOutcome:
-    """Everything one source run produced; stored all-or-nothing by the pipeline."""
+    """Everything one source run fetched; parsed and stored all-or-nothing by ingest."""
 
     pages: list[FetchedPage] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
     not_modified: bool = False
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def records_count(self) -> int:
-        return sum(len(page.parsed.records) for page in self.pages)
 
 
 def _no_progress(_message: str) -> None:
@@ -67,7 +72,15 @@ class Fetcher(Protocol):
 
 
 class PayloadParser(Protocol):
-    def __call__(self, payload: bytes, content_type: str | None = None) -> ParseResult: ...
+    """Pure: one raw page and its context -> records. `context` is what the fetcher stored
+    with the page (None or {} when parsing a file by hand with `digest parse`)."""
+
+    def __call__(
+        self,
+        payload: bytes,
+        context: Mapping[str, Any] | None = None,
+        content_type: str | None = None,
+    ) -> ParseResult: ...
 
 
 def _no_own_ids(_record: RecordData) -> set[tuple[str, str]]:
@@ -110,25 +123,60 @@ class SourceTraits:
 
 @dataclass(frozen=True, slots=True)
 class SourceKind:
-    """A registry entry: how to fetch a source kind, how to parse a saved payload of it,
-    and what its records mean to the rest of the pipeline (`traits`)."""
+    """A registry entry, declared in `sources/<kind>/kind.py`: its config model (a
+    `sources.yaml` entry), how to fetch it, how to parse a saved page of it, and what its
+    records mean to the rest of the pipeline (`traits`)."""
 
     kind: str
+    config: type[SourceBase]
     fetch: Fetcher
     parse: PayloadParser
     description: str
     traits: SourceTraits = SourceTraits(record_sources=())
 
 
-def page_from(response: Response, parsed: ParseResult) -> FetchedPage:
+@dataclass(frozen=True, slots=True)
+class ImportFormat:
+    """A parse-only format (a clinic's library, a bulk registry dump): `digest import` and
+    `digest parse` read it; no fetcher produces it. `suffixes` and `sniff` let
+    `digest import` recognise a file without --format."""
+
+    name: str
+    parse: Callable[[bytes], ParseResult]
+    suffixes: tuple[str, ...] = ()
+    sniff: Callable[[bytes], bool] | None = None
+
+
+def page_from(response: Response, context: Context | None = None) -> FetchedPage:
     return FetchedPage(
         url=redact(response.url),
         content=response.content,
         content_type=response.content_type,
-        parsed=parsed,
+        context=dict(context or {}),
     )
 
 
-def base_url_of(config: SourceConfig, default: str) -> str:
+def base_url_of(config: SourceBase, default: str) -> str:
     """The configured base URL override (a mirror or the replay server) or the real one."""
     return (config.base_url or default).rstrip("/")
+
+
+def window_start(ctx: FetchContext, cursor_day: str | None, backfill_days: int) -> date:
+    """The first day a date-windowed fetch asks for: `--since`, else the day the cursor
+    stored, else `backfill_days` before today."""
+    if ctx.since is not None:
+        return ctx.since
+    if cursor_day:
+        return date.fromisoformat(cursor_day)
+    return ctx.today - timedelta(days=backfill_days)
+
+
+def parse_or_explain(
+    name: str, url: str, parse: Callable[..., _T], *args: Any, what: str = ""
+) -> _T:
+    """`parse(*args)`; a ParseError names the source and the URL the payload came from."""
+    try:
+        return parse(*args)
+    except ParseError as exc:
+        message = f"{what}: {exc}" if what else str(exc)
+        raise ParseError(message, source=name, url=url) from exc

@@ -1,4 +1,8 @@
-"""Pure: what changed between two versions of one record, said in a line a person reads."""
+"""Pure, generic: what changed between two versions of one record, in a line a person reads.
+
+Kinds with more to say declare their own describer (`SourceTraits.describe_change`:
+`clinicaltrials.changes`, `nccih.changes`) and fall back on these helpers.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +11,27 @@ from typing import Any
 
 from digest import facts
 from digest.model import RecordData
-from digest.sources.clinicaltrials.parse import describe_ctgov_change
-from digest.sources.nccih.parse import diff_sections
 
 Change = tuple[str, dict[str, Any]]
-
-
-def describe_registration_change(old: dict[str, Any], new: dict[str, Any]) -> Change | None:
-    """A registry update in words (status, enrolment, results posted, ...)."""
-    text = describe_ctgov_change(old, new)
-    fields = _changed_fields(old, new)
-    return (text, {"fields": fields, "notable": True}) if text else _generic(fields)
-
-
-def describe_page_change(old: dict[str, Any], new: dict[str, Any]) -> Change | None:
-    """A watched page's sections added, removed or changed."""
-    page_diff = diff_sections(
-        old.get("extra", {}).get("sections", []), new.get("extra", {}).get("sections", [])
-    )
-    if page_diff.is_empty:
-        return _generic(_changed_fields(old, new))
-    return page_diff.summary(), {
-        "added": page_diff.added,
-        "removed": page_diff.removed,
-        "changed": [list(item) for item in page_diff.changed],
-        "notable": True,
-    }
 
 
 def describe_notices(old: dict[str, Any], new: dict[str, Any]) -> Change | None:
     """An article that newly says it is retracted, corrected or of concern; else the
     changed fields."""
-    fields = _changed_fields(old, new)
+    fields = changed_fields(old, new)
     notices = _new_notices(old, new)
     if notices:
         return "; ".join(notices), {"fields": fields, "notices": notices, "notable": True}
-    return _generic(fields)
+    return generic_change(fields)
 
 
-def _generic(fields: list[str]) -> tuple[str, dict[str, Any]] | None:
+def generic_change(fields: list[str]) -> Change | None:
     if not fields:
         return None
     return f"updated: {', '.join(fields)}", {"fields": fields, "notable": False}
 
 
-def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     keys = sorted(set(old) | set(new))
     changed = [k for k in keys if k != "extra" and old.get(k) != new.get(k)]
     old_extra, new_extra = old.get("extra") or {}, new.get("extra") or {}

@@ -1,6 +1,7 @@
-"""Saving what sources said: payloads, records, identifiers, changes, cursors, the run log.
+"""Saving what sources said: payloads, records, changes, cursors, the run log.
 
-`save_outcome` stores one source run in the caller's transaction: every page's payload,
+`save_outcome` stores one source run in the caller's transaction: every page's payload
+(with its parse context),
 every record (insert, update with a change row, or untouched), deletions and the new
 cursor. Nothing here commits; the pipeline commits once per source, so a failure in the
 middle leaves the database as it was.
@@ -15,20 +16,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
 from digest.facts import normalize_doi, normalize_nct, normalize_pmcid
 from digest.model import (
     FetchRun,
+    ParseResult,
     Payload,
     Record,
     RecordChange,
     RecordData,
-    RecordIdentifier,
     SourceState,
     utcnow,
 )
-from digest.sources.base import FetchOutcome
 
 ChangeDescriber = Callable[[dict[str, Any], dict[str, Any]], "tuple[str, dict[str, Any]] | None"]
 
@@ -42,6 +42,17 @@ class SaveSummary:
     deleted: int = 0
     changed_record_ids: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # records skipped, fields ignored
+
+
+@dataclass(slots=True)
+class ParsedPage:
+    """One fetched or imported payload, its parse context and the records it parsed to."""
+
+    url: str
+    content: bytes
+    content_type: str | None
+    parsed: ParseResult
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 def record_identifiers(data: RecordData) -> set[tuple[str, str]]:
@@ -63,10 +74,19 @@ def record_identifiers(data: RecordData) -> set[tuple[str, str]]:
 
 
 def save_payload(
-    session: Session, source: str, url: str, content: bytes, content_type: str | None
+    session: Session,
+    source: str,
+    url: str,
+    content: bytes,
+    content_type: str | None,
+    context: dict[str, Any] | None = None,
 ) -> str:
+    """Store a body once by its hash. Its context is the latest one it arrived with (the
+    same body fetched under another context, e.g. one feed configured twice, re-parses
+    like its latest fetch)."""
     digest = hashlib.sha256(content).hexdigest()
-    if session.get(Payload, digest) is None:
+    stored = session.get(Payload, digest)
+    if stored is None:
         session.add(
             Payload(
                 sha256=digest,
@@ -75,10 +95,36 @@ def save_payload(
                 content_type=content_type,
                 size=len(content),
                 body_gz=gzip.compress(content, mtime=0),
+                context=dict(context or {}),
             )
         )
         session.flush()
+    elif stored.context != (context or {}):
+        stored.context = dict(context or {})
+        session.add(stored)
     return digest
+
+
+def load_payload(payload: Payload) -> bytes:
+    return gzip.decompress(payload.body_gz)
+
+
+def stored_payloads(session: Session, source_name: str | None = None) -> list[Payload]:
+    """Stored payloads (of one configured source), oldest first."""
+    query = select(Payload).order_by(col(Payload.fetched_at), col(Payload.sha256))
+    if source_name is not None:
+        query = query.where(Payload.source == source_name)
+    return list(session.exec(query))
+
+
+def records_of_payload(session: Session, sha256: str) -> list[Record]:
+    """The stored records whose latest version came from this payload."""
+    return list(session.exec(select(Record).where(Record.payload_sha256 == sha256)))
+
+
+def source_kinds(session: Session) -> dict[str, str]:
+    """Configured source name -> kind, for every source that ever stored a run."""
+    return {state.name: state.kind for state in session.exec(select(SourceState))}
 
 
 def stored_ids(session: Session, source: str, source_ids: Sequence[str]) -> set[str]:
@@ -123,7 +169,7 @@ def upsert_record(
     """Insert or update one record (no flush); returns "new", "updated" or "unchanged".
 
     `row` is the stored row of this (source, source_id), if any (the caller looks rows up
-    in bulk). Identifiers are written by `write_identifiers` after the caller's flush.
+    in bulk).
     """
     new_hash = data.content_hash()
     if row is None:
@@ -168,24 +214,6 @@ def upsert_record(
     return "updated"
 
 
-def write_identifiers(session: Session, rows: Sequence[tuple[Record, RecordData]]) -> None:
-    """Replace the identifier rows of these (flushed) records in two statements."""
-    ids = [row.id for row, _ in rows if row.id is not None]
-    for start in range(0, len(ids), 500):
-        session.exec(
-            delete(RecordIdentifier).where(
-                col(RecordIdentifier.record_id).in_(ids[start : start + 500])
-            )
-        )
-    session.add_all(
-        RecordIdentifier(record_id=row.id, scheme=scheme, value=value)
-        for row, data in rows
-        if row.id is not None
-        for scheme, value in sorted(record_identifiers(data))
-    )
-    session.flush()
-
-
 def mark_deleted(session: Session, source: str, source_ids: Iterable[str], now: datetime) -> int:
     count = 0
     for source_id in source_ids:
@@ -205,7 +233,8 @@ def save_outcome(
     *,
     source_name: str,
     kind: str,
-    outcome: FetchOutcome,
+    pages: Sequence[ParsedPage],
+    cursor: dict[str, Any],
     describe_change: ChangeDescriber,
     now: datetime | None = None,
 ) -> SaveSummary:
@@ -217,8 +246,10 @@ def save_outcome(
     now = now or utcnow()
     summary = SaveSummary()
     latest: dict[tuple[str, str], tuple[RecordData, str]] = {}
-    for page in outcome.pages:
-        sha = save_payload(session, source_name, page.url, page.content, page.content_type)
+    for page in pages:
+        sha = save_payload(
+            session, source_name, page.url, page.content, page.content_type, page.context
+        )
         for data in page.parsed.records:
             summary.fetched += 1
             key = (data.source, data.source_id)
@@ -246,13 +277,11 @@ def save_outcome(
             summary.unchanged += 1
     summary.unchanged += summary.fetched - len(latest)  # repeats within the run
     session.flush()
-    rows = _existing_rows(session, [key for key, _ in touched])
-    write_identifiers(session, [(rows[key], data) for key, data in touched])
-    summary.changed_record_ids = [rows[key].id or 0 for key, data in touched if key in existing]
-    for page in outcome.pages:
+    summary.changed_record_ids = [existing[key].id or 0 for key, _ in touched if key in existing]
+    for page in pages:
         source_of_deletions = page.parsed.records[0].source if page.parsed.records else kind
         summary.deleted += mark_deleted(session, source_of_deletions, page.parsed.deleted_ids, now)
-    save_cursor(session, source_name, kind, outcome.cursor, now)
+    save_cursor(session, source_name, kind, cursor, now)
     return summary
 
 

@@ -6,14 +6,20 @@ repeat the first page's parameters (the API requires it) with the new pageToken.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
-from digest.config import ClinicalTrialsSource
-from digest.errors import FetchError, ParseError
-from digest.model import ParseResult
-from digest.sources.base import FetchContext, FetchOutcome, base_url_of, page_from
-from digest.sources.clinicaltrials.parse import ctgov_page_info, parse_ctgov_json
+from digest.errors import FetchError
+from digest.sources.base import (
+    FetchContext,
+    FetchOutcome,
+    base_url_of,
+    page_from,
+    parse_or_explain,
+    window_start,
+)
+from digest.sources.clinicaltrials.config import ClinicalTrialsSource
+from digest.sources.clinicaltrials.parse_v2 import ctgov_page_info, parse_ctgov_json
 
 CTGOV_BASE = "https://clinicaltrials.gov/api/v2"
 RATE_KEY = "clinicaltrials.gov"
@@ -24,11 +30,7 @@ def fetch_clinicaltrials(
     ctx: FetchContext, config: ClinicalTrialsSource, cursor: dict[str, Any]
 ) -> FetchOutcome:
     base = base_url_of(config, CTGOV_BASE)
-    since = ctx.since or (
-        date.fromisoformat(cursor["updated_since"])
-        if cursor.get("updated_since")
-        else ctx.today - timedelta(days=config.backfill_days)
-    )
+    since = window_start(ctx, cursor.get("updated_since"), config.backfill_days)
     params: dict[str, str] = {
         "format": "json",
         "filter.advanced": f"AREA[LastUpdatePostDate]RANGE[{since.isoformat()},MAX]",
@@ -44,6 +46,7 @@ def fetch_clinicaltrials(
             params[key] = value
     # registry dates are US days, ours UTC: the next window overlaps this one by a day
     outcome = FetchOutcome(cursor={"updated_since": (ctx.today - timedelta(days=1)).isoformat()})
+    studies = 0
     token: str | None = None
     seen_tokens: set[str] = set()
     for page_number in range(1, MAX_PAGES + 1):
@@ -53,14 +56,16 @@ def fetch_clinicaltrials(
         response = ctx.http.get(
             f"{base}/studies", params=page_params, source=config.name, rate_key=RATE_KEY
         )
-        try:
-            parsed = parse_ctgov_json(response.content)
-            token, total = ctgov_page_info(response.content)
-        except ParseError as exc:
-            raise ParseError(str(exc), source=config.name, url=response.url) from exc
-        outcome.pages.append(page_from(response, parsed))
+        # parsed here for the next pageToken and the progress count
+        token, total = parse_or_explain(
+            config.name, response.url, ctgov_page_info, response.content
+        )
+        studies += len(
+            parse_or_explain(config.name, response.url, parse_ctgov_json, response.content).records
+        )
+        outcome.pages.append(page_from(response))
         ctx.progress(
-            f"{config.name}: page {page_number}, {outcome.records_count}"
+            f"{config.name}: page {page_number}, {studies}"
             + (f"/{total}" if total is not None and page_number == 1 else "")
             + " studies"
         )
@@ -74,7 +79,3 @@ def fetch_clinicaltrials(
             )
         seen_tokens.add(token)
     raise FetchError(f"more than {MAX_PAGES} pages; narrow the query", source=config.name)
-
-
-def parse_clinicaltrials_payload(payload: bytes, content_type: str | None = None) -> ParseResult:
-    return parse_ctgov_json(payload)

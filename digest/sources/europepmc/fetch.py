@@ -9,10 +9,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from digest.config import EuropePmcSource
-from digest.errors import FetchError, ParseError
-from digest.model import ParseResult
-from digest.sources.base import FetchContext, FetchOutcome, base_url_of, page_from
+from digest.errors import FetchError
+from digest.sources.base import (
+    FetchContext,
+    FetchOutcome,
+    base_url_of,
+    page_from,
+    parse_or_explain,
+    window_start,
+)
+from digest.sources.europepmc.config import EuropePmcSource
 from digest.sources.europepmc.parse import europepmc_page_info, parse_europepmc_json
 
 EPMC_BASE = "https://www.ebi.ac.uk/europepmc/webservices/rest"
@@ -30,11 +36,7 @@ def fetch_europepmc(
     ctx: FetchContext, config: EuropePmcSource, cursor: dict[str, Any]
 ) -> FetchOutcome:
     base = base_url_of(config, EPMC_BASE)
-    since = ctx.since or (
-        date.fromisoformat(cursor["published_since"])
-        if cursor.get("published_since")
-        else ctx.today - timedelta(days=config.backfill_days)
-    )
+    since = window_start(ctx, cursor.get("published_since"), config.backfill_days)
     params = {
         "query": windowed_query(config, since, ctx.today),
         "resultType": "core",
@@ -46,6 +48,7 @@ def fetch_europepmc(
     outcome = FetchOutcome(
         cursor={"published_since": (ctx.today - timedelta(days=INDEXING_LAG)).isoformat()}
     )
+    results = 0
     mark = "*"
     for page_number in range(1, MAX_PAGES + 1):
         response = ctx.http.get(
@@ -54,19 +57,16 @@ def fetch_europepmc(
             source=config.name,
             rate_key=RATE_KEY,
         )
-        try:
-            parsed = parse_europepmc_json(response.content)
-            next_mark, hits = europepmc_page_info(response.content)
-        except ParseError as exc:
-            raise ParseError(str(exc), source=config.name, url=response.url) from exc
-        outcome.pages.append(page_from(response, parsed))
-        ctx.progress(f"{config.name}: page {page_number}, {outcome.records_count}/{hits} results")
+        # parsed here for the next cursorMark and whether the page was empty
+        next_mark, hits = parse_or_explain(
+            config.name, response.url, europepmc_page_info, response.content
+        )
+        parsed = parse_or_explain(config.name, response.url, parse_europepmc_json, response.content)
+        results += len(parsed.records)
+        outcome.pages.append(page_from(response))
+        ctx.progress(f"{config.name}: page {page_number}, {results}/{hits} results")
         # The end: no next cursor, the same cursor again, or an empty page.
         if not next_mark or next_mark == mark or not parsed.records:
             return outcome
         mark = next_mark
     raise FetchError(f"more than {MAX_PAGES} pages; narrow the query", source=config.name)
-
-
-def parse_europepmc_payload(payload: bytes, content_type: str | None = None) -> ParseResult:
-    return parse_europepmc_json(payload)

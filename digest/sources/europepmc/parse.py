@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -247,7 +248,7 @@ def _entry_relation(entry: dict[str, Any], kind: str) -> Relation:
     )
 
 
-def _relations(
+def relations_of(
     corrections: list[dict[str, Any]],
     published_version: dict[str, Any] | None,
     preprint: dict[str, Any] | None,
@@ -310,6 +311,13 @@ def result_to_record(item: Any) -> RecordData:
         mesh_terms=_mesh_terms(item),
         language=_str(item.get("language")),
         url=ARTICLE_URL.format(src=src, id=epmc_id),
-        relations=_relations(corrections, published_version, preprint),
+        relations=relations_of(corrections, published_version, preprint),
         extra=extra,
     )
+
+
+def parse_europepmc(
+    payload: bytes, context: Mapping[str, Any] | None = None, content_type: str | None = None
+) -> ParseResult:
+    """The europepmc kind's parser: one stored core-JSON search page (no context needed)."""
+    return parse_europepmc_json(payload)

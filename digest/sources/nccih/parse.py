@@ -3,7 +3,8 @@
 NCCIH pages are editorial context, not studies: a page is kept as its main content only
 (navigation, header, footer, breadcrumbs, scripts and forms dropped), split into sections
 by its h1-h4 headings, so a change can be told as "1 section changed (What the Science
-Says)". Main-content selectors come from config; none has been checked against a live page.
+Says)" (see `nccih.changes`). Main-content selectors come from config; none has been
+checked against a live page.
 
 The NCCIH news feed is an ordinary RSS feed: `parse_nccih_feed` is `parse_feed` with
 source "nccih-news".
@@ -11,8 +12,8 @@ source "nccih-news".
 
 from __future__ import annotations
 
-import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -56,8 +57,8 @@ _UPDATED = re.compile(
     r"([A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}|[A-Z][a-z]+\s+\d{4}|\d{4}-\d{2}-\d{2})"
 )
 _HTML_MARKER = re.compile(rb"<(?:html|body|main|article|h1)\b", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])|\n+")
-_CHANGE_SNIPPET = 160
+# the config's default (NccihPage.main_selectors), for a page parsed with partial context
+DEFAULT_MAIN_SELECTORS = ("main", "article", "#main-content", "[role=main]")
 
 
 @dataclass(slots=True)
@@ -239,6 +240,31 @@ def extract_page(
     )
 
 
+def parse_nccih(
+    payload: bytes, context: Mapping[str, Any] | None = None, content_type: str | None = None
+) -> ParseResult:
+    """The nccih kind's parser. Context of a news feed: {"feed": its configured URL}; of a
+    watched page: {"url", "main_selectors", "design"} from its config. Without context a
+    feed is recognised by its root; a page cannot be read without its address."""
+    context = context or {}
+    if "feed" in context or ("url" not in context and _looks_like_feed(payload)):
+        return parse_nccih_feed(payload, content_type=content_type, base_url=context.get("feed"))
+    url = context.get("url")
+    if not url:
+        raise ParseError(
+            'an NCCIH page needs its context: {"url": ..., "main_selectors": [...], "design": ...}',
+            source=SOURCE,
+        )
+    selectors = list(context.get("main_selectors") or DEFAULT_MAIN_SELECTORS)
+    design = str(context.get("design") or "review")
+    return ParseResult(records=[extract_page(payload, str(url), selectors, design)])
+
+
+def _looks_like_feed(payload: bytes) -> bool:
+    head = payload[:2048].lower()
+    return b"<rss" in head or b"<feed" in head or (b"<?xml" in head and b"<html" not in head)
+
+
 def parse_nccih_feed(
     payload: bytes, *, content_type: str | None = None, base_url: str | None = None
 ) -> ParseResult:
@@ -247,88 +273,3 @@ def parse_nccih_feed(
     for record in result.records:
         record.publication_types = ["News"]
     return result
-
-
-# --------------------------------------------------------------------------- diff
-
-
-@dataclass(slots=True)
-class PageDiff:
-    """What changed between two snapshots of a page, by section heading."""
-
-    page_title: str = ""
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    changed: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
-
-    def summary(self) -> str:
-        topic = self.page_title.split(":")[0].strip() or "this page"
-        if self.is_empty:
-            return f"No change to NCCIH guidance on {topic}"
-        parts = []
-        if self.changed:
-            names = ", ".join(heading for heading, _ in self.changed)
-            parts.append(f"{_count(len(self.changed), 'section')} changed ({names})")
-        if self.added:
-            parts.append(f"{len(self.added)} added ({', '.join(self.added)})")
-        if self.removed:
-            parts.append(f"{len(self.removed)} removed ({', '.join(self.removed)})")
-        return f"NCCIH updated its guidance on {topic}: {', '.join(parts)}"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
-
-
-def _keyed(sections: list[dict[str, Any]]) -> dict[str, str]:
-    """heading -> normalized text; repeated headings get ' (2)', ' (3)' so none is lost."""
-    keyed: dict[str, str] = {}
-    for section in sections:
-        heading = collapse_whitespace(str(section.get("heading") or "")) or "(introduction)"
-        key, number = heading, 1
-        while key in keyed:
-            number += 1
-            key = f"{heading} ({number})"
-        keyed[key] = str(section.get("text") or "")
-    return keyed
-
-
-def _sentences(text: str) -> list[str]:
-    return [s for s in (collapse_whitespace(p) for p in _SENTENCE_END.split(text)) if s]
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= _CHANGE_SNIPPET else text[: _CHANGE_SNIPPET - 1].rstrip() + "…"
-
-
-def first_change(old_text: str, new_text: str) -> str:
-    """The first sentence that differs, readable: the new wording, or what was removed."""
-    old, new = _sentences(old_text), _sentences(new_text)
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    for op, a_start, _a_end, b_start, _b_end in matcher.get_opcodes():
-        if op in ("replace", "insert"):
-            return _shorten(new[b_start])
-        if op == "delete":
-            return "removed: " + _shorten(old[a_start])
-    return "wording changed"
-
-
-def diff_sections(
-    old_sections: list[dict[str, Any]], new_sections: list[dict[str, Any]], page_title: str = ""
-) -> PageDiff:
-    """Compare two extra["sections"] lists; whitespace-only edits are not changes.
-    Without `page_title` the page's h1 (its level-1 section) names the page."""
-    old, new = _keyed(old_sections), _keyed(new_sections)
-    h1 = next((str(s.get("heading")) for s in new_sections if s.get("level") == 1), "")
-    diff = PageDiff(page_title=page_title or h1)
-    diff.added = [heading for heading in new if heading not in old]
-    diff.removed = [heading for heading in old if heading not in new]
-    for heading, text in new.items():
-        before = old.get(heading)
-        if before is not None and _sentences(before) != _sentences(text):
-            diff.changed.append((heading, first_change(before, text)))
-    return diff

@@ -14,33 +14,35 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from digest.config import PubmedSource
-from digest.errors import FetchError, ParseError
-from digest.http import NCBI_HOST
-from digest.sources.base import FetchContext, FetchOutcome, base_url_of, page_from
-from digest.sources.pubmed.parse import ESearchResult, parse_efetch, parse_esearch
+from digest.errors import FetchError
+from digest.sources.base import (
+    FetchContext,
+    FetchOutcome,
+    base_url_of,
+    page_from,
+    parse_or_explain,
+    window_start,
+)
+from digest.sources.pubmed.config import PubmedSource
+from digest.sources.pubmed.parse_efetch import parse_efetch
+from digest.sources.pubmed.parse_esearch import ESearchResult, parse_esearch
 
 EUTILS_BASE = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
 GET_ID_LIMIT = 200  # NCBI: more ids than this in one request must be POSTed
 MAX_RETRY_PMIDS = 1000
+# digest.http.RATE_KEY: the rate-limit key NCBI's own cap (3/s, 10/s with a key) applies
+# to; spelled out so that sources/ need not import digest.http (which imports config)
+RATE_KEY = "eutils.ncbi.nlm.nih.gov"
 
 
 def _ncbi_date(day: date) -> str:
     return day.strftime("%Y/%m/%d")
 
 
-def window_start(cursor: dict[str, Any], ctx: FetchContext, backfill_days: int) -> date:
-    if ctx.since is not None:
-        return ctx.since
-    through = cursor.get("edat_through")
-    if through:
-        return date.fromisoformat(through)
-    return ctx.today - timedelta(days=backfill_days)
-
-
 def fetch_pubmed(ctx: FetchContext, config: PubmedSource, cursor: dict[str, Any]) -> FetchOutcome:
     base = base_url_of(config, EUTILS_BASE)
-    start, end = window_start(cursor, ctx, config.backfill_days), ctx.today
+    start = window_start(ctx, cursor.get("edat_through"), config.backfill_days)
+    end = ctx.today
     if start > end:
         raise FetchError(f"window starts after today ({start} > {end})", source=config.name)
     outcome = FetchOutcome(cursor={"edat_through": (end - timedelta(days=1)).isoformat()})
@@ -137,16 +139,16 @@ def _esearch(
     # Long queries belong in a POST body (NCBI: "several hundred characters").
     if len(config.query) > 300:
         response = ctx.http.post(
-            f"{base}/esearch.fcgi", data=params, source=config.name, rate_key=NCBI_HOST
+            f"{base}/esearch.fcgi", data=params, source=config.name, rate_key=RATE_KEY
         )
     else:
         response = ctx.http.get(
-            f"{base}/esearch.fcgi", params=params, source=config.name, rate_key=NCBI_HOST
+            f"{base}/esearch.fcgi", params=params, source=config.name, rate_key=RATE_KEY
         )
-    try:
-        return parse_esearch(response.content)
-    except ParseError as exc:
-        raise ParseError(f"esearch: {exc}", source=config.name, url=response.url) from exc
+    # parsed here: the ids decide what to fetch next; esearch answers are not stored
+    return parse_or_explain(
+        config.name, response.url, parse_esearch, response.content, what="esearch"
+    )
 
 
 def _fetch_articles(
@@ -159,13 +161,13 @@ def _fetch_articles(
         params = {"db": "pubmed", "retmode": "xml", "id": ",".join(batch), **ctx.http.ncbi_params()}
         url = f"{base}/efetch.fcgi"
         if len(batch) > GET_ID_LIMIT:
-            response = ctx.http.post(url, data=params, source=config.name, rate_key=NCBI_HOST)
+            response = ctx.http.post(url, data=params, source=config.name, rate_key=RATE_KEY)
         else:
-            response = ctx.http.get(url, params=params, source=config.name, rate_key=NCBI_HOST)
-        try:
-            parsed = parse_efetch(response.content)
-        except ParseError as exc:
-            raise ParseError(f"efetch: {exc}", source=config.name, url=response.url) from exc
+            response = ctx.http.get(url, params=params, source=config.name, rate_key=RATE_KEY)
+        # parsed here for the PMIDs it returned (the rest are retried next run)
+        parsed = parse_or_explain(
+            config.name, response.url, parse_efetch, response.content, what="efetch"
+        )
         returned = {record.source_id for record in parsed.records}
         missing = [pmid for pmid in batch if pmid not in returned]
         if missing:
@@ -175,12 +177,8 @@ def _fetch_articles(
                 f"efetch returned no article for {len(missing)} PMID(s): {', '.join(missing[:5])}"
                 + ("..." if len(missing) > 5 else "")
             )
-        outcome.pages.append(page_from(response, parsed))
+        outcome.pages.append(page_from(response))
         ctx.progress(
             f"{config.name}: fetched {min(offset + len(batch), len(ids))}/{len(ids)} articles"
         )
     return not_returned
-
-
-def parse_pubmed_payload(payload: bytes, content_type: str | None = None) -> Any:
-    return parse_efetch(payload)

@@ -16,10 +16,10 @@ from typing import Any
 from digest.errors import ParseError
 from digest.facts import normalize_doi, normalize_pmcid
 from digest.model import ParseResult, RecordData
-from digest.sources.pubmed.parse import (
+from digest.sources.pubmed.fields import comments_relations
+from digest.sources.pubmed.xmltext import (
     PUBMED_URL,
     collapse_xml_space,
-    comments_relations,
     initials_of,
     iso_date_from_text,
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,8 +28,6 @@ from digest.facts import find_dois, find_nct_ids, find_pmid_in_url, normalize_do
 from digest.limits import MAX_FEED_NAME_CHARS, MAX_FEED_TEXT_CHARS
 from digest.model import ParseResult, RecordData
 from digest.sources.text import collapse_whitespace, html_to_text, looks_like_markup
-
-PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 
 # Query parameters that only track a click; dropping them keeps an item's URL stable.
 _TRACKING_PARAMS = frozenset(
@@ -378,32 +377,17 @@ def parse_feed(
     return result
 
 
-def _as_pubmed(record: RecordData) -> RecordData:
-    """A feed record whose item carries a PMID -> keyed by that PMID. Its own source name
-    ("pubmed_rss") keeps it from overwriting the richer efetch record of the same PMID;
-    dedupe merges the two by PMID."""
-    if not record.pmid:
-        return record
-    record.source = "pubmed_rss"
-    record.source_id = record.pmid
-    record.url = PUBMED_URL.format(pmid=record.pmid)
-    record.extra["via"] = "pubmed_rss"
-    return record
-
-
-def parse_pubmed_rss(
-    payload: bytes,
-    *,
-    content_type: str | None = None,
-    base_url: str | None = None,
+def parse_rss(
+    payload: bytes, context: Mapping[str, Any] | None = None, content_type: str | None = None
 ) -> ParseResult:
-    """A PubMed "Create RSS" feed: records keyed by PMID (dc:identifier `pmid:`, else the
-    link path, else a `pubmed:<PMID>` guid); items without one stay generic "rss" records."""
-    result = parse_feed(payload, "rss", content_type=content_type, base_url=base_url)
-    for record in result.records:
-        if not record.pmid:
-            guid = str(record.extra.get("guid") or "")
-            if guid.lower().startswith("pubmed:"):
-                record.pmid = normalize_pmid(guid.split(":", 1)[1])
-        _as_pubmed(record)
+    """The `rss` kind's parser. With the fetch context ({"name", "url"}), relative links
+    resolve against the configured feed URL and guids are prefixed with the source name
+    (they are only unique within their own feed)."""
+    context = context or {}
+    result = parse_feed(payload, "rss", content_type=content_type, base_url=context.get("url"))
+    name = context.get("name")
+    if name:
+        for record in result.records:
+            if record.source == "rss":
+                record.source_id = f"{name}:{record.source_id}"
     return result
