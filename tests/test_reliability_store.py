@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -123,3 +125,35 @@ def test_one_study_whose_classification_raises_does_not_stop_the_refresh(
     assert [s.title for s in unclassified] == [victim]  # retried by the next refresh
     monkeypatch.setattr(study_store, "classify_merged", real)
     assert refresh_studies(settings, db_engine).reclassified == 1
+
+
+# ------------------------------------------------------------------ 5. slugs
+
+
+@given(st.text(alphabet=st.sampled_from(list("./-_:aZ0()é%\\")), min_size=1, max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_every_doi_slug_is_a_safe_path_segment(suffix: str) -> None:
+    from digest.dedupe import study_slug
+    from digest.model import RecordData
+    from digest.render.sanitize import is_safe_slug
+
+    record = RecordData(source="import", source_id="x", title="t", doi=f"10.1000/{suffix}")
+    assert is_safe_slug(study_slug([record]))
+
+
+def test_handmade_doi_with_dot_dot_gets_a_slug_the_site_accepts(
+    config: Path, tmp_path: Path, database_url: str
+) -> None:
+    from digest.render.sanitize import is_safe_slug
+    from digest.store.db import make_engine
+
+    line = handmade_line(source_id="dots", pmid=None, doi="10.1000/..evil")
+    (tmp_path / "dots.jsonl").write_text(line + "\n")
+    assert run(config, "import", str(tmp_path / "dots.jsonl"))[0] == 0
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        slugs = [s.slug for s in session.exec(select(Study))]
+    engine.dispose()
+    assert slugs == ["doi-10.1000-.evil"] and all(map(is_safe_slug, slugs))
+    code, _, err = run(config, "site", "--out", str(tmp_path / "site"))
+    assert code == 0, err
