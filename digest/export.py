@@ -136,9 +136,12 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_STARTS):
+        value = "'" + value
+    # a bare CR is not quoted by the csv module with "\n" line endings and splits the row
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def to_csv(items: list[dict[str, Any]]) -> str:

@@ -40,8 +40,10 @@ def test_handmade_formula_cells_are_neutralised_in_csv(start: str) -> None:
         records=[{"source": "import", "source_id": "x"}],
     )
     rows = list(csv.DictReader(io.StringIO(to_csv([item]), newline="")))
-    assert rows[0]["title"].startswith("'" + start)
-    assert rows[0]["journal"] == f"'{start}1+1"
-    assert rows[0]["conditions"].startswith("'" + start)
+    shown = "\n" if start == "\r" else start  # a CR inside a cell is written as LF (quoted)
+    assert len(rows) == 1
+    assert rows[0]["title"].startswith("'" + shown)
+    assert rows[0]["journal"] == f"'{shown}1+1"
+    assert rows[0]["conditions"].startswith("'" + shown)
     assert rows[0]["sample_size"] == "120"  # numbers stay numbers
     assert rows[0]["slug"] == "pmid-1"
