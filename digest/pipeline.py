@@ -25,9 +25,11 @@ from digest.http import Http
 from digest.model import ParseResult, utcnow
 from digest.record_schema import validated_records
 from digest.sources import get_kind
-from digest.sources.base import FetchContext, FetchedPage, FetchOutcome
+from digest.sources.base import FetchContext, FetchedPage, FetchOutcome, SourceKind
 from digest.store import records as record_store
 from digest.store import studies as study_store
+from digest.store.fetchlock import acquire_fetch_lock
+from digest.store.locks import Lock, LockHeldError, acquire_scheduler_lock
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 class SourceRunResult:
     name: str
     kind: str
-    outcome: str  # ok | not-modified | failed
+    outcome: str  # ok | not-modified | failed | skipped (another process was fetching it)
     summary: record_store.SaveSummary = field(default_factory=record_store.SaveSummary)
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -77,9 +79,33 @@ def fetch_one(
     now = now or utcnow()
     kind = get_kind(config.kind)
     result = SourceRunResult(name=config.name, kind=config.kind, outcome="failed")
+    try:  # one fetch of a source at a time, whatever the process (digest.store.fetchlock)
+        lock = acquire_fetch_lock(engine, config.name)
+    except LockHeldError as exc:
+        result.outcome, result.error = "skipped", f"[{config.name}] skipped: {exc}"
+        _log_run(result)
+        return result
+    with lock:
+        return _fetch_locked(engine, http, config, kind, result, since, now, progress, started)
+
+
+def _fetch_locked(
+    engine: Engine,
+    http: Http,
+    config: SourceConfig,
+    kind: SourceKind,
+    result: SourceRunResult,
+    since: date | None,
+    now: datetime,
+    progress: Callable[[str], None],
+    started: float,
+) -> SourceRunResult:
     # short transactions: none is held open while the network is slow
     with Session(engine) as session:
-        run_id = record_store.start_run(session, config.name, config.kind, started_at=now)
+        # we hold the source's lock: any run still "running" belongs to a process now gone
+        run_id = record_store.start_run(
+            session, config.name, config.kind, started_at=now, close_running=True
+        )
         cursor = record_store.load_cursor(session, config.name)
     try:
         ctx = FetchContext(
@@ -183,9 +209,12 @@ def reclassify_all(settings: Settings, engine: Engine) -> study_store.RefreshSum
 
 
 def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSummary:
-    """Recluster and classify, in one transaction; a failure leaves the studies as they were."""
+    """Recluster and classify, in one transaction; a failure leaves the studies as they were.
+
+    One refresh at a time per database (two concurrent `digest fetch` runs would otherwise
+    write the same new studies and collide): a second one waits for the first, bounded."""
     try:
-        with Session(engine) as session:
+        with _refresh_lock(engine), Session(engine) as session:
             summary = study_store.refresh_studies(session, settings.topics)
             session.commit()
     except DigestError:
@@ -200,6 +229,20 @@ def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSu
             )
         ) from exc
     return summary
+
+
+REFRESH_LOCK_WAIT = 300.0  # seconds a refresh waits for another process's refresh
+
+
+def _refresh_lock(engine: Engine, wait: float | None = None) -> Lock:
+    deadline = time.monotonic() + (REFRESH_LOCK_WAIT if wait is None else wait)
+    while True:
+        try:
+            return acquire_scheduler_lock(engine, name="refresh")
+        except LockHeldError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
 
 
 def known_ids(engine: Engine, source: str, source_ids: Sequence[str]) -> set[str]:

@@ -157,3 +157,116 @@ def test_handmade_doi_with_dot_dot_gets_a_slug_the_site_accepts(
     assert slugs == ["doi-10.1000-.evil"] and all(map(is_safe_slug, slugs))
     code, _, err = run(config, "site", "--out", str(tmp_path / "site"))
     assert code == 0, err
+
+
+# ------------------------------------------------------------------ 9, 11, 14. killed runs
+
+
+def _feed_config(tmp_path: Path, database_url: str, url: str) -> Path:
+    path = tmp_path / "feed.yaml"
+    path.write_text(
+        f"database_url: {database_url}\ncontact_email: t@example.org\n"
+        "http: {max_retries: 0, read_timeout: 60}\n"
+        f"{MINIMAL_TOPICS}\nsources:\n  - name: feed\n    kind: rss\n    url: {url}\n"
+    )
+    assert run(path, "init")[0] == 0
+    return path
+
+
+def _runs(database_url: str) -> list[str]:
+    from digest.model import FetchRun
+    from digest.store.db import make_engine
+
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        outcomes = [r.outcome for r in session.exec(select(FetchRun).order_by(FetchRun.id))]  # type: ignore[arg-type]
+    engine.dispose()
+    return outcomes
+
+
+def _sigkill_a_fetch(config: Path, database_url: str) -> None:
+    """Start `digest fetch` in a real process, wait until it is mid-fetch, SIGKILL it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    before = len(_runs(database_url))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digest", "--config", str(config), "fetch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while len(_runs(database_url)) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def test_sigkilled_runs_alarm_and_are_closed_by_the_next_run(
+    tmp_path: Path, database_url: str, replay: Any
+) -> None:
+    from tests.conftest import FIXTURES
+
+    feed = (FIXTURES / "handmade" / "handmade_pubmed_rss_fetch1.xml").read_text()
+    server = replay(
+        [
+            {
+                "path": "/feed",
+                "responses": [{"body": feed, "content_type": "application/rss+xml", "delay": 20}],
+            },
+            {
+                "path": "/quick",
+                "responses": [{"body": feed, "content_type": "application/rss+xml"}],
+            },
+        ]
+    )
+    config = _feed_config(tmp_path, database_url, f"{server.url}/feed")
+    for _ in range(3):
+        _sigkill_a_fetch(config, database_url)
+    # each new run closed the row its killed predecessor left; the last is still open
+    assert _runs(database_url) == ["interrupted", "interrupted", "running"]
+    code, out, _ = run(config, "status", "--fail-after", "3")
+    assert code == 1 and "ALARM" in out and "never run" not in out
+    # the next run holds the source's lock: every row left "running" is closed at once
+    config.write_text(config.read_text().replace("/feed\n", "/quick\n"))
+    assert run(config, "fetch")[0] == 0
+    assert _runs(database_url) == ["interrupted"] * 3 + ["ok"]
+    assert run(config, "status", "--fail-after", "3")[0] == 0
+
+
+def test_a_live_run_is_not_counted_as_a_failure(tmp_path: Path, database_url: str) -> None:
+    from digest.model import FetchRun
+    from digest.store.db import make_engine
+    from digest.store.fetchlock import acquire_fetch_lock
+
+    config = _feed_config(tmp_path, database_url, "http://127.0.0.1:9/feed")
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        for _ in range(3):
+            session.add(FetchRun(source="feed", kind="rss", outcome="failed"))
+        session.add(FetchRun(source="feed", kind="rss"))  # running, and its process is alive
+        session.commit()
+    with acquire_fetch_lock(engine, "feed"):
+        code, out, _ = run(config, "status", "--fail-after", "4")
+    engine.dispose()
+    assert code == 0 and "ALARM" not in out
+
+
+def test_a_second_concurrent_fetch_of_a_source_is_skipped_not_a_traceback(
+    tmp_path: Path, database_url: str
+) -> None:
+    from digest.store.db import make_engine
+    from digest.store.fetchlock import acquire_fetch_lock
+
+    config = _feed_config(tmp_path, database_url, "http://127.0.0.1:9/feed")
+    engine = make_engine(database_url)
+    with acquire_fetch_lock(engine, "feed"):  # another `digest fetch` of it is running
+        code, out, err = run(config, "fetch")
+    engine.dispose()
+    assert code == 0 and "skipped" in out
+    assert "skipped: another process is already doing `fetch:feed`" in err
+    assert "Traceback" not in err and _runs(database_url) == []
