@@ -398,6 +398,8 @@ class SendReport:
     week: str
     sent: list[str] = field(default_factory=list)
     already_sent: list[str] = field(default_factory=list)
+    # left "sending" by a run that stopped mid-send: possibly delivered, not resent
+    unconfirmed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # email, reason
     written: list[Path] = field(default_factory=list)  # dry run files
 
@@ -431,7 +433,15 @@ def send_digest(
         message_id = message_id_for(mail, digest.week, subscriber.email)
         delivery_id = ledger.claim(digest.week, subscriber.id, message_id)
         if delivery_id is None:
-            report.already_sent.append(subscriber.email)
+            if ledger.status(digest.week, subscriber.id) == "unconfirmed":
+                report.unconfirmed.append(subscriber.email)
+                log.warning(
+                    "subscriber %s: a previous run stopped while sending to them; possibly "
+                    "delivered, not resent",
+                    subscriber.id,
+                )
+            else:
+                report.already_sent.append(subscriber.email)
             continue
         message = compose_message(prepared, mail, subscriber.email, subscriber.name, clock())
         try:
