@@ -809,7 +809,10 @@ _ESEARCH_JSON_NOTICES = {
 def parse_esearch(payload: bytes) -> ESearchResult:
     """An ESearch answer, XML (`eSearchResult`) or JSON (`retmode=json`)."""
     if payload.lstrip()[:1] in (b"{", b"["):
-        return _esearch_from_json(payload)
+        try:
+            return _esearch_from_json(payload)
+        except (TypeError, AttributeError, ValueError) as exc:  # a field of the wrong type
+            raise ParseError(f"unexpected esearchresult JSON ({type(exc).__name__})") from exc
     return _esearch_from_xml(payload)
 
 
