@@ -212,7 +212,10 @@ def cmd_export(ctx: Context) -> int:
 
     text = render(study_exports(ctx.settings, ctx.engine(), week=ctx.args.week), ctx.args.format)
     if ctx.args.output:
-        ctx.args.output.write_text(text, encoding="utf-8")
+        try:
+            ctx.args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {ctx.args.output}: {exc.strerror}") from exc
         print(f"wrote {ctx.args.output}", file=ctx.err)
     else:
         ctx.out.write(text)
@@ -324,6 +327,10 @@ def cmd_subscribers(ctx: Context) -> int:
                 text = Path(args.value).read_text(encoding="utf-8")
             except OSError as exc:
                 raise UsageError(f"cannot read {args.value}: {exc.strerror}") from exc
+            except UnicodeDecodeError as exc:
+                raise UsageError(f"{args.value} is not a UTF-8 CSV file") from exc
+            if "\x00" in text:
+                raise UsageError(f"{args.value} is not a CSV file (it holds NUL bytes)")
             report = deliveries.import_subscribers_csv(session, text)
             print(
                 f"added {report.added}, reactivated {report.reactivated}, unchanged "
@@ -358,16 +365,21 @@ def cmd_serve(ctx: Context) -> int:
             "DIGEST_SECRET is not set: serving the site only (no unsubscribe endpoint)",
             file=ctx.err,
         )
-    serve(
-        site_dir,
-        ctx.args.host,
-        ctx.args.port,
-        unsubscribe,
-        ctx.settings.email.unsubscribe_url,
-        ready=lambda url: print(
-            f"serving {site_dir} on {url} (Ctrl-C to stop)", file=ctx.out, flush=True
-        ),
-    )
+    try:
+        serve(
+            site_dir,
+            ctx.args.host,
+            ctx.args.port,
+            unsubscribe,
+            ctx.settings.email.unsubscribe_url,
+            ready=lambda url: print(
+                f"serving {site_dir} on {url} (Ctrl-C to stop)", file=ctx.out, flush=True
+            ),
+        )
+    except OSError as exc:  # the port is taken, or the address is not this host's
+        raise UsageError(
+            f"cannot listen on {ctx.args.host}:{ctx.args.port}: {exc.strerror or exc}"
+        ) from exc
     return EXIT_OK
 
 

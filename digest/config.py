@@ -26,6 +26,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_http_url(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
+        raise ValueError(f"not an http(s):// URL: {value!r}")
+    return value
+
+
 def _check_cron(value: str) -> str:
     fields = value.split()
     if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
@@ -71,6 +77,7 @@ class _SourceBase(_Strict):
     allow_redirects_to: list[str] = []
 
     _cron = field_validator("schedule")(_check_cron)
+    _base_url = field_validator("base_url")(_check_http_url)
 
 
 class PubmedSource(_SourceBase):
@@ -266,6 +273,8 @@ def parse_settings(text: str, env: dict[str, str] | None = None, origin: str = "
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin or 'config'} is not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{origin or 'config'} is nested too deeply to be a config") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin or 'config'} must be a mapping at the top level")
     if env.get("DIGEST_DATABASE_URL"):
@@ -294,4 +303,6 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
     return parse_settings(text, dict(os.environ) if env is None else env, origin=str(path))

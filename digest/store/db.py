@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import create_engine
 
 from digest.errors import ConfigError, StoreError
@@ -28,6 +28,11 @@ def make_engine(database_url: str) -> Engine:
         url = make_url(database_url)
     except ArgumentError as exc:
         raise ConfigError(f"not a database URL: {database_url!r}", key="database_url") from exc
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"unsupported database {url.get_backend_name()!r}: use sqlite:/// or postgresql://",
+            key="database_url",
+        )
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +65,8 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
     except OperationalError as exc:
         raise StoreError(f"cannot migrate the database: {exc.orig}") from exc
+    except DatabaseError as exc:  # e.g. SQLite: "file is not a database"
+        raise ConfigError(f"not a usable database: {exc.orig}", key="database_url") from exc
 
 
 def check_current(engine: Engine) -> None:
@@ -70,6 +77,8 @@ def check_current(engine: Engine) -> None:
             current = MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
         raise StoreError(f"cannot open the database: {exc.orig}") from exc
+    except DatabaseError as exc:  # e.g. SQLite: "file is not a database"
+        raise ConfigError(f"not a usable database: {exc.orig}", key="database_url") from exc
     if current is None:
         raise StoreError("the database is not initialised: run `digest init` first")
     if current != head:
