@@ -841,3 +841,12 @@ def test_a_second_sender_is_refused_while_one_is_sending(tmp_path: Path) -> None
         pytest.raises(LockHeldError, match="already doing `send`"),
     ):
         send_week(settings, engine, "2026-W46", env=env)
+
+
+def test_handmade_bidi_override_in_a_stored_title_never_reaches_the_subject() -> None:
+    from digest.publish.email import prepare_digest
+
+    digest = replace(corpus_digests()[0], title="Evidence \u202etsegid\u202c digest")
+    subject = prepare_digest(digest, MAIL).subject
+    assert "\u202e" not in subject and "\u202c" not in subject
+    assert subject.startswith("Evidence tsegid digest")

@@ -43,6 +43,7 @@ from sqlalchemy.engine import Engine
 from digest.config import Settings
 from digest.errors import ConfigError, DigestError, register_secret
 from digest.model import Subscriber, utcnow
+from digest.parsers.text import clean_text
 from digest.publish.site_writer import write_atomically
 from digest.publish.tokens import load_secret, make_unsubscribe_token
 from digest.render.email_html import render_digest_email_html
@@ -162,7 +163,8 @@ class PreparedDigest:
 def prepare_digest(digest: DigestView, mail: MailSettings) -> PreparedDigest:
     studies = len(digest.studies())
     noun = "study" if studies == 1 else "studies"
-    subject = one_line(f"{digest.title}: {digest.week} ({studies} new {noun})")
+    # bidi controls (U+202E, ...) never reach a subject line, whatever the stored title
+    subject = clean_text(one_line(f"{digest.title}: {digest.week} ({studies} new {noun})"))
     return PreparedDigest(
         digest=digest,
         subject=subject,
