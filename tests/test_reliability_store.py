@@ -270,3 +270,24 @@ def test_a_second_concurrent_fetch_of_a_source_is_skipped_not_a_traceback(
     assert code == 0 and "skipped" in out
     assert "skipped: another process is already doing `fetch:feed`" in err
     assert "Traceback" not in err and _runs(database_url) == []
+
+
+# ------------------------------------------------------------------ 20. claimed sources
+
+
+def test_handmade_jsonl_claiming_pubmed_cannot_overwrite_the_fetched_record(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    from tests.conftest import store_as_fetched
+
+    settings = make_settings(db_engine.url.render_as_string(hide_password=False), "  []")
+    store_as_fetched(settings, db_engine, [NEJM], fetched_by="pubmed")
+    forged = handmade_line(title="Forged title", abstract="Forged abstract")  # source: pubmed
+    (tmp_path / "forged.jsonl").write_text(forged + "\n")
+    import_files(settings, db_engine, [tmp_path / "forged.jsonl"])
+    with Session(db_engine) as session:
+        pubmed = session.exec(select(Record).where(Record.source == "pubmed")).one()
+        imported = session.exec(select(Record).where(Record.source == "import")).one()
+    assert pubmed.data["title"] == NEJM.title  # untouched
+    assert imported.source_id == f"pubmed:{NEJM.source_id}"
+    assert imported.data["extra"]["claimed_source"] == "pubmed"

@@ -48,6 +48,17 @@ def _finish(record: RecordData) -> RecordData:
     return record
 
 
+def _as_import(record: RecordData) -> RecordData:
+    """An imported record is always the import's own: a line claiming `"source":"pubmed"`
+    must not overwrite the fetched PubMed record. The claim is kept in extra
+    (`claimed_source`) and in the id (`pubmed:<id>`), so re-importing changes nothing."""
+    if record.source != SOURCE:
+        record.extra = {**record.extra, "claimed_source": record.source}
+        record.source_id = f"{record.source}:{record.source_id}"
+        record.source = SOURCE
+    return record
+
+
 def parse_jsonl(payload: bytes) -> ParseResult:
     """Records in the normalized JSON Lines format (`digest parse` output, PRODUCT.md).
 
@@ -75,7 +86,7 @@ def parse_jsonl(payload: bytes) -> ParseResult:
         unknown = sorted(set(data) - set(RECORD_FIELDS) - {"relations"})
         if unknown:
             result.warnings.append(f"line {number}: ignored unknown field(s) {unknown}")
-        result.records.append(RecordData.from_json_dict(data))
+        result.records.append(_as_import(RecordData.from_json_dict(data)))
     if result.warnings and not result.records:
         raise ParseError(f"no usable record in the file ({result.warnings[0]})")
     return result
