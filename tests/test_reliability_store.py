@@ -291,3 +291,32 @@ def test_handmade_jsonl_claiming_pubmed_cannot_overwrite_the_fetched_record(
     assert pubmed.data["title"] == NEJM.title  # untouched
     assert imported.source_id == f"pubmed:{NEJM.source_id}"
     assert imported.data["extra"]["claimed_source"] == "pubmed"
+
+
+# ------------------------------------------------------------------ 21. import caps
+
+
+def test_handmade_ris_with_a_huge_field_is_capped_quickly() -> None:
+    import time
+
+    from digest.limits import MAX_IMPORT_FIELD_CHARS
+    from digest.parsers.library import parse_ris
+
+    huge = "TY  - JOUR\nTI  - A trial\nAB  - " + "pain " * 2_000_000 + "\nER  - \n"  # 10 MB
+    started = time.monotonic()
+    result = parse_ris(huge.encode())
+    assert time.monotonic() - started < 10
+    assert len(result.records[0].abstract or "") <= MAX_IMPORT_FIELD_CHARS
+    assert any("cut" in w for w in result.warnings)
+
+
+def test_an_import_file_over_the_size_cap_is_a_clear_error(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest import limits
+
+    monkeypatch.setattr(limits, "MAX_IMPORT_FILE_BYTES", 1000)
+    path = tmp_path / "big.ris"
+    path.write_text("TY  - JOUR\nTI  - A trial\nAB  - " + "x" * 2000 + "\nER  - \n")
+    code, _, err = run(config, "import", str(path))
+    assert code == 2 and "import limit" in err and "Traceback" not in err

@@ -16,6 +16,7 @@ import rispy
 from bibtexparser.bparser import BibTexParser
 
 from digest.errors import ParseError
+from digest.limits import MAX_IMPORT_FIELD_CHARS
 from digest.model import RECORD_FIELDS, ParseResult, RecordData
 from digest.parsers.text import html_to_text, normalize_doi, normalize_pmid
 from digest.record_schema import record_problem
@@ -124,12 +125,27 @@ def _ris_entry(entry: dict[str, Any]) -> RecordData | None:
     )
 
 
+def _cap_lines(text: str, result: ParseResult) -> str:
+    """RIS/MEDLINE hold one field a line: a line over the field cap is cut (with a warning),
+    so one 100 MB field costs neither minutes nor gigabytes."""
+    if len(text) <= MAX_IMPORT_FIELD_CHARS:
+        return text
+    lines = text.splitlines(keepends=True)
+    long = [i for i, line in enumerate(lines) if len(line) > MAX_IMPORT_FIELD_CHARS]
+    for index in long:
+        lines[index] = lines[index][:MAX_IMPORT_FIELD_CHARS] + "\n"
+        result.warnings.append(
+            f"line {index + 1}: field longer than {MAX_IMPORT_FIELD_CHARS:,} characters, cut"
+        )
+    return "".join(lines) if long else text
+
+
 def parse_ris(payload: bytes) -> ParseResult:
+    result = ParseResult()
     try:
-        entries = rispy.loads(_decode(payload, "RIS"))
+        entries = rispy.loads(_cap_lines(_decode(payload, "RIS"), result))
     except Exception as exc:  # rispy raises plain IOError/ValueError variants
         raise ParseError(f"not a readable RIS file: {exc}") from exc
-    result = ParseResult()
     for index, entry in enumerate(entries):
         record = _ris_entry(entry)
         if record is None:
