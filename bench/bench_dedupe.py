@@ -49,7 +49,7 @@ SYNTHETIC_PPR_BASE = 9_000_000
 
 def load_real_records(corpus: Path = CORPUS) -> list[tuple[str, RecordData]]:
     """Every record of the recorded PubMed, Europe PMC and ClinicalTrials.gov payloads,
-    parsed by digest.parsers, keyed '<file name>/<source>:<source_id>'."""
+    parsed by the source kinds' parsers, keyed '<file name>/<source>:<source_id>'."""
     loaders: list[tuple[str, Callable[[bytes], Any]]] = [
         ("pubmed-efetch/*.xml", parse_efetch),
         ("europepmc/*.json", parse_europepmc_json),

@@ -6,6 +6,7 @@ Errors name the key path and, where the YAML tells us, the line: `sources[2].kin
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,12 @@ DEFAULT_DATABASE_URL = "sqlite:///data/digest.db"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_http_url(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
+        raise ValueError(f"not an http(s):// URL: {value!r}")
+    return value
 
 
 def _check_cron(value: str) -> str:
@@ -76,7 +83,10 @@ def _checked_source_model(model: type[SourceBase]) -> type[SourceBase]:
         model.__name__,
         __base__=model,
         __module__=model.__module__,
-        __validators__={"_cron": field_validator("schedule")(_check_cron)},
+        __validators__={
+            "_cron": field_validator("schedule")(_check_cron),
+            "_base_url": field_validator("base_url")(_check_http_url),
+        },
     )
 
 
@@ -183,6 +193,8 @@ def parse_settings(text: str, env: dict[str, str] | None = None, origin: str = "
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin or 'config'} is not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{origin or 'config'} is nested too deeply to be a config") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin or 'config'} must be a mapping at the top level")
     if env.get("DIGEST_DATABASE_URL"):
@@ -208,4 +220,6 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
     return parse_settings(text, dict(os.environ) if env is None else env, origin=str(path))

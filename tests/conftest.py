@@ -125,3 +125,37 @@ def replay() -> Iterator[Any]:
     yield start
     for server in servers:
         server.close()
+
+
+def store_as_fetched(
+    settings: Settings,
+    engine: Engine,
+    records: list[Any],
+    *,
+    fetched_by: str = "import-announced",
+    now: Any = None,
+) -> None:
+    """Store records exactly as given (their own `source`), as a fetch stores them, then
+    refresh studies. For tests that need records of a fetched source (PubMed, the
+    registry) without a recording; JSON Lines imports are always source `import`."""
+    from sqlmodel import Session
+
+    from digest.ingest.run import refresh_studies
+    from digest.model import ParseResult
+    from digest.sources import describe_change
+    from digest.store.records import ParsedPage, save_outcome
+
+    body = "".join(r.to_json() + "\n" for r in records).encode()
+    page = ParsedPage("test:records", body, "jsonl", ParseResult(records=list(records)))
+    with Session(engine) as session:
+        save_outcome(
+            session,
+            source_name=fetched_by,
+            kind="test",
+            pages=[page],
+            cursor={},
+            describe_change=describe_change,
+            now=now,
+        )
+        session.commit()
+    refresh_studies(settings, engine)

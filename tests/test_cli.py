@@ -252,7 +252,7 @@ def test_subscribers_add_list_remove_erase(tmp_path: Path) -> None:
         (
             ["send", "--week", "2026-W47"],
             "run_send",
-            SimpleNamespace(sent=[], already_sent=[], failed=[], written=[]),
+            SimpleNamespace(sent=[], already_sent=[], failed=[], written=[], unconfirmed=[]),
         ),
         (["run", "--week", "2026-W47"], "run_weekly", WeeklyResult(week="2026-W47")),
     ],

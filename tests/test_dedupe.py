@@ -1,6 +1,6 @@
 """digest.studies: identity, matching, versions, links, merging, slugs, order independence.
 
-Records are the real recorded payloads (parsed by digest.parsers) and copies of them
+Records are the real recorded payloads (parsed by the source kinds' parsers) and copies of them
 made here by small, named changes (a Europe PMC copy, an import without ids, ...), the
 same derivations bench/bench_dedupe.py documents in tests/fixtures/dedupe_eval/README.md.
 """

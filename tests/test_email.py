@@ -441,9 +441,12 @@ class CrashOnSend:
             raise RuntimeError("process killed after the server accepted")
 
 
-def test_crash_after_n_sends_then_rerun_delivers_the_rest_exactly_once(
+def test_crash_after_n_sends_then_rerun_delivers_the_rest_at_most_once(
     db_engine: Engine, smtp_server: tuple[Recorder, int]
 ) -> None:
+    """A run that dies while a message is in flight leaves that delivery `sending`: the
+    sender cannot know whether the server got it, so the rerun reports it as unconfirmed
+    and does not resend it (at most once, never twice); everyone else gets exactly one."""
     recorder, port = smtp_server
     subscribers = add_readers(db_engine)
     digest = corpus_digests()[0]
@@ -451,16 +454,23 @@ def test_crash_after_n_sends_then_rerun_delivers_the_rest_exactly_once(
         send_digest(db_engine, digest, MAIL, CrashOnSend(transport, crash_on=3))
     assert len(recorder.messages) == 2
     state = ledger(db_engine)
-    assert sorted(state.values()) == [("pending", 1), ("sent", 1), ("sent", 1)]
+    assert sorted(state.values()) == [("sending", 1), ("sent", 1), ("sent", 1)]
     with plain_transport(port) as transport:
         report = send_digest(db_engine, digest, MAIL, transport)
-    assert len(report.sent) == 3 and len(report.already_sent) == 2
-    assert [recorder.count(a) for a in ADDRESSES] == [1] * 5
+    assert len(report.sent) == 2 and len(report.already_sent) == 2
+    assert report.unconfirmed == [ADDRESSES[2]]
+    assert [recorder.count(a) for a in ADDRESSES] == [1, 1, 0, 1, 1]
     state = ledger(db_engine)
-    assert {s.id: state[s.id] for s in subscribers}[subscribers[2].id] == ("sent", 2)
+    assert {s.id: state[s.id] for s in subscribers}[subscribers[2].id] == ("unconfirmed", 1)
+    # a person who checked it never arrived requeues it; then it goes out once
+    with Session(db_engine) as session:
+        assert deliveries.requeue_unconfirmed(session, digest.week) == 1
+    with plain_transport(port) as transport:
+        assert send_digest(db_engine, digest, MAIL, transport).sent == [ADDRESSES[2]]
+    assert [recorder.count(a) for a in ADDRESSES] == [1] * 5
 
 
-def test_crash_between_acceptance_and_ledger_resends_with_the_same_message_id(
+def test_crash_between_acceptance_and_ledger_is_never_sent_twice(
     db_engine: Engine, smtp_server: tuple[Recorder, int]
 ) -> None:
     recorder, port = smtp_server
@@ -469,15 +479,51 @@ def test_crash_between_acceptance_and_ledger_resends_with_the_same_message_id(
     with plain_transport(port) as transport, pytest.raises(RuntimeError):
         send_digest(db_engine, digest, MAIL, CrashOnSend(transport, 2, after_sending=True))
     with plain_transport(port) as transport:
-        send_digest(db_engine, digest, MAIL, transport)
-    # the one message in flight is the only one that can arrive twice, and its copies
-    # share a Message-ID so the receiving side can drop the duplicate
-    counts = [recorder.count(a) for a in ADDRESSES]
-    assert counts == [1, 2, 1, 1, 1]
-    ids = [
-        m["Message-ID"] for m in recorder.parsed() if m["To"].addresses[0].addr_spec == ADDRESSES[1]
-    ]
-    assert len(ids) == 2 and ids[0] == ids[1]
+        report = send_digest(db_engine, digest, MAIL, transport)
+    # the one message in flight was delivered once and is reported, not resent
+    assert [recorder.count(a) for a in ADDRESSES] == [1] * 5
+    assert report.unconfirmed == [ADDRESSES[1]]
+
+
+def test_send_under_a_long_sqlite_write_lock_is_a_clear_error_and_the_rerun_is_safe(
+    tmp_path: Path, smtp_server: tuple[Recorder, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer holds SQLite's write lock past the busy timeout just after the
+    server accepted a message: a StoreError naming the step (no traceback), and the
+    rerun mails nobody twice."""
+    import sqlite3
+
+    from digest.errors import StoreError
+    from digest.store import db
+
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 0.3)
+    path = tmp_path / "locked.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.migrate(engine)
+    recorder, port = smtp_server
+    add_readers(engine)
+    digest = corpus_digests()[0]
+    other = sqlite3.connect(path, timeout=5, isolation_level=None)
+
+    class LockAfterSecond:
+        def __init__(self, inner: SmtpTransport) -> None:
+            self.inner, self.calls = inner, 0
+
+        def send(self, message: EmailMessage) -> None:
+            self.inner.send(message)
+            self.calls += 1
+            if self.calls == 2:
+                other.execute("BEGIN IMMEDIATE")  # a long write transaction elsewhere
+
+    with plain_transport(port) as transport, pytest.raises(StoreError, match="locked"):
+        send_digest(engine, digest, MAIL, LockAfterSecond(transport))
+    other.execute("ROLLBACK")
+    other.close()
+    with plain_transport(port) as transport:
+        report = send_digest(engine, digest, MAIL, transport)
+    assert [recorder.count(a) for a in ADDRESSES] == [1] * 5
+    assert report.unconfirmed == [ADDRESSES[1]]
+    engine.dispose()
 
 
 def test_server_refusing_with_4xx_stops_the_run_and_a_rerun_finishes(
@@ -795,3 +841,12 @@ def test_a_second_sender_is_refused_while_one_is_sending(tmp_path: Path) -> None
         pytest.raises(LockHeldError, match="already doing `send`"),
     ):
         send_week(settings, engine, "2026-W46", env=env)
+
+
+def test_handmade_bidi_override_in_a_stored_title_never_reaches_the_subject() -> None:
+    from digest.publish.email import prepare_digest
+
+    digest = replace(corpus_digests()[0], title="Evidence \u202etsegid\u202c digest")
+    subject = prepare_digest(digest, MAIL).subject
+    assert "\u202e" not in subject and "\u202c" not in subject
+    assert subject.startswith("Evidence tsegid digest")

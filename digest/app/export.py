@@ -131,6 +131,20 @@ def to_jsonl(items: list[dict[str, Any]]) -> str:
     )
 
 
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection, OWASP):
+# it is prefixed with a single quote so it is shown as text, never evaluated.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_STARTS):
+        value = "'" + value
+    # a bare CR is not quoted by the csv module with "\n" line endings and splits the row
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def to_csv(items: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -141,7 +155,7 @@ def to_csv(items: list[dict[str, Any]]) -> str:
         )
         writer.writerow(
             [
-                "; ".join(map(str, v)) if isinstance(v, list) else "" if v is None else v
+                _csv_cell("; ".join(map(str, v)) if isinstance(v, list) else "" if v is None else v)
                 for v in (row[c] for c in CSV_COLUMNS)
             ]
         )

@@ -11,13 +11,18 @@ import logging
 import mimetypes
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# A client that connects and never sends (or never finishes) its request is dropped after
+# this many seconds; each connection has its own thread, so it never blocks the others.
+CLIENT_TIMEOUT = 10.0
 
 
 def static_app(root: Path) -> WsgiApp:
@@ -26,7 +31,14 @@ def static_app(root: Path) -> WsgiApp:
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = unquote(environ.get("PATH_INFO") or "/")
-        target = (base / path.lstrip("/")).resolve()
+        try:
+            target = (base / path.lstrip("/")).resolve()
+            exists = target.is_dir() or target.is_file()
+        except (ValueError, OSError):  # "/%00": a NUL byte; a name too long for the OS
+            exists = False
+        if not exists:
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"not found"]
         if target.is_dir():
             target = target / "index.html"
         if not target.is_relative_to(base) or not target.is_file():
@@ -55,7 +67,13 @@ def combined_app(site: WsgiApp, unsubscribe: WsgiApp | None, unsubscribe_path: s
     return app
 
 
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a stuck client never keeps the process from stopping
+
+
 class _Quiet(WSGIRequestHandler):
+    timeout = CLIENT_TIMEOUT  # socket timeout per connection (StreamRequestHandler)
+
     def log_message(self, format: str, *args: Any) -> None:
         # request lines may carry unsubscribe tokens: log the path only, at debug level
         log.debug("%s", str(args[0]).split("?", 1)[0] if args else "")
@@ -71,7 +89,9 @@ def serve(
 ) -> None:
     path = urlsplit(unsubscribe_url).path if unsubscribe_url else "/unsubscribe"
     app = combined_app(static_app(site_dir), unsubscribe, path)
-    with make_server(host, port, app, handler_class=_Quiet) as server:
+    with make_server(
+        host, port, app, server_class=_ThreadingServer, handler_class=_Quiet
+    ) as server:
         url = f"http://{host}:{server.server_port}/"
         if ready:
             ready(url)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from digest.app.schedule.jobs import next_fire_times
 from digest.config import Settings
 from digest.model import FetchRun, utcnow
+from digest.store.fetchlock import fetch_in_progress
 from digest.store.records import recent_runs
 
 
@@ -33,14 +34,13 @@ def source_statuses(
     statuses = []
     with Session(engine) as session:
         for source in settings.sources:
-            runs = [
-                r
-                for r in recent_runs(session, source.name, limit=max(failing_runs, 10))
-                if r.outcome != "running"
-            ]
+            runs = recent_runs(session, source.name, limit=max(failing_runs, 10))
+            if runs and runs[0].outcome == "running" and fetch_in_progress(engine, source.name):
+                runs = runs[1:]  # the one live run: not finished yet, not a failure
             failures = 0
             for run in runs:
-                if run.outcome != "failed":
+                # a run that never finished (its process was killed) failed, for alarms too
+                if run.outcome not in ("failed", "interrupted", "running"):
                     break
                 failures += 1
             statuses.append(

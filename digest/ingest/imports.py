@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from digest import limits
 from digest.config import Settings
 from digest.errors import ConfigError, DigestError
 from digest.ingest.refresh import refresh_studies
@@ -69,6 +70,12 @@ def import_files(
     done = []
     for path in paths:
         try:
+            size = path.stat().st_size
+            if size > limits.MAX_IMPORT_FILE_BYTES:
+                raise ConfigError(
+                    f"{path} is {size:,} bytes, over the {limits.MAX_IMPORT_FILE_BYTES:,}-byte "
+                    "import limit: split it into smaller files"
+                )
             payload = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 
 from sqlalchemy.engine import Engine
@@ -10,6 +11,7 @@ from sqlmodel import Session
 
 from digest.config import Settings
 from digest.errors import DigestError, StoreError, redact
+from digest.store.locks import Lock, LockHeldError, acquire_scheduler_lock
 from digest.studies import refresh as study_store
 
 log = logging.getLogger(__name__)
@@ -25,9 +27,12 @@ def reclassify_all(settings: Settings, engine: Engine) -> study_store.RefreshSum
 
 
 def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSummary:
-    """Recluster and classify, in one transaction; a failure leaves the studies as they were."""
+    """Recluster and classify, in one transaction; a failure leaves the studies as they were.
+
+    One refresh at a time per database (two concurrent `digest fetch` runs would otherwise
+    write the same new studies and collide): a second one waits for the first, bounded."""
     try:
-        with Session(engine) as session:
+        with _refresh_lock(engine), Session(engine) as session:
             summary = study_store.refresh_studies(session, settings.topics)
             session.commit()
     except DigestError:
@@ -42,3 +47,17 @@ def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSu
             )
         ) from exc
     return summary
+
+
+REFRESH_LOCK_WAIT = 300.0  # seconds a refresh waits for another process's refresh
+
+
+def _refresh_lock(engine: Engine, wait: float | None = None) -> Lock:
+    deadline = time.monotonic() + (REFRESH_LOCK_WAIT if wait is None else wait)
+    while True:
+        try:
+            return acquire_scheduler_lock(engine, name="refresh")
+        except LockHeldError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)

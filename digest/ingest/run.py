@@ -30,6 +30,8 @@ from digest.model import utcnow
 from digest.sources import describe_change, get_kind
 from digest.sources.base import FetchContext, FetchOutcome, SourceKind, parse_or_explain
 from digest.store import records as record_store
+from digest.store.fetchlock import acquire_fetch_lock
+from digest.store.locks import LockHeldError
 from digest.store.records import ParsedPage
 
 __all__ = [
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 class SourceRunResult:
     name: str
     kind: str
-    outcome: str  # ok | not-modified | failed
+    outcome: str  # ok | not-modified | failed | skipped (another process was fetching it)
     summary: record_store.SaveSummary = field(default_factory=record_store.SaveSummary)
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -93,9 +95,33 @@ def fetch_one(
     now = now or utcnow()
     kind = get_kind(config.kind)
     result = SourceRunResult(name=config.name, kind=config.kind, outcome="failed")
+    try:  # one fetch of a source at a time, whatever the process (digest.store.fetchlock)
+        lock = acquire_fetch_lock(engine, config.name)
+    except LockHeldError as exc:
+        result.outcome, result.error = "skipped", f"[{config.name}] skipped: {exc}"
+        _log_run(result)
+        return result
+    with lock:
+        return _fetch_locked(engine, http, config, kind, result, since, now, progress, started)
+
+
+def _fetch_locked(
+    engine: Engine,
+    http: Http,
+    config: SourceConfig,
+    kind: SourceKind,
+    result: SourceRunResult,
+    since: date | None,
+    now: datetime,
+    progress: Callable[[str], None],
+    started: float,
+) -> SourceRunResult:
     # short transactions: none is held open while the network is slow
     with Session(engine) as session:
-        run_id = record_store.start_run(session, config.name, config.kind, started_at=now)
+        # we hold the source's lock: any run still "running" belongs to a process now gone
+        run_id = record_store.start_run(
+            session, config.name, config.kind, started_at=now, close_running=True
+        )
         cursor = record_store.load_cursor(session, config.name)
     try:
         ctx = FetchContext(

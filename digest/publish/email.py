@@ -49,6 +49,7 @@ from digest.render.email_html import render_digest_email_html
 from digest.render.sanitize import one_line
 from digest.render.site import site_settings_from_config
 from digest.render.text import render_digest_text
+from digest.sources.text import clean_text
 from digest.store.deliveries import DeliveryLedger
 from digest.views import DigestView, SiteSettings
 
@@ -162,7 +163,8 @@ class PreparedDigest:
 def prepare_digest(digest: DigestView, mail: MailSettings) -> PreparedDigest:
     studies = len(digest.studies())
     noun = "study" if studies == 1 else "studies"
-    subject = one_line(f"{digest.title}: {digest.week} ({studies} new {noun})")
+    # bidi controls (U+202E, ...) never reach a subject line, whatever the stored title
+    subject = clean_text(one_line(f"{digest.title}: {digest.week} ({studies} new {noun})"))
     return PreparedDigest(
         digest=digest,
         subject=subject,
@@ -398,6 +400,8 @@ class SendReport:
     week: str
     sent: list[str] = field(default_factory=list)
     already_sent: list[str] = field(default_factory=list)
+    # left "sending" by a run that stopped mid-send: possibly delivered, not resent
+    unconfirmed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # email, reason
     written: list[Path] = field(default_factory=list)  # dry run files
 
@@ -431,7 +435,15 @@ def send_digest(
         message_id = message_id_for(mail, digest.week, subscriber.email)
         delivery_id = ledger.claim(digest.week, subscriber.id, message_id)
         if delivery_id is None:
-            report.already_sent.append(subscriber.email)
+            if ledger.status(digest.week, subscriber.id) == "unconfirmed":
+                report.unconfirmed.append(subscriber.email)
+                log.warning(
+                    "subscriber %s: a previous run stopped while sending to them; possibly "
+                    "delivered, not resent",
+                    subscriber.id,
+                )
+            else:
+                report.already_sent.append(subscriber.email)
             continue
         message = compose_message(prepared, mail, subscriber.email, subscriber.name, clock())
         try:

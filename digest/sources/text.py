@@ -155,13 +155,17 @@ def records_skipping_bad(
     items: Iterable[Any], to_record: Callable[[Any], RecordData], what: str, source: str
 ) -> ParseResult:
     """One record per item; a bad item is skipped with a warning, and the payload fails
-    only when every item was bad (one broken entry never loses the rest)."""
+    only when every item was bad (one broken entry never loses the rest). An item of the
+    wrong shape (a number where an object belongs: TypeError, AttributeError, ...) is a
+    bad item too, never an exception out of the parser."""
     result = ParseResult()
     for index, item in enumerate(items):
         try:
             result.records.append(to_record(item))
         except ParseError as exc:
             result.warnings.append(f"{what} #{index} skipped: {exc}")
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            result.warnings.append(f"{what} #{index} skipped: malformed ({type(exc).__name__})")
     if result.warnings and not result.records:
         raise ParseError(f"no usable {what} in payload ({result.warnings[0]})", source=source)
     return result

@@ -11,12 +11,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import create_engine
 
 from digest.errors import ConfigError, StoreError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# How long a SQLite writer waits for another's lock before "database is locked"; callers
+# that write in steps (the delivery ledger) turn that into a clear error naming the step.
+SQLITE_BUSY_SECONDS = 30.0
 
 
 SUPPORTED_URLS = (
@@ -62,7 +65,7 @@ def make_engine(database_url_text: str, *, create: bool = True) -> Engine:
             if not create and not _looks_like_sqlite(path):
                 raise ConfigError(f"{path} is not a SQLite database", key="database_url")
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -81,7 +84,7 @@ def _looks_like_sqlite(path: Path) -> bool:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -101,6 +104,8 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
     except OperationalError as exc:
         raise StoreError(f"cannot migrate the database: {exc.orig}") from exc
+    except DatabaseError as exc:  # e.g. SQLite: "file is not a database"
+        raise ConfigError(f"not a usable database: {exc.orig}", key="database_url") from exc
 
 
 def check_current(engine: Engine) -> None:
@@ -111,6 +116,8 @@ def check_current(engine: Engine) -> None:
             current = MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
         raise StoreError(f"cannot open the database: {exc.orig}") from exc
+    except DatabaseError as exc:  # e.g. SQLite: "file is not a database"
+        raise ConfigError(f"not a usable database: {exc.orig}", key="database_url") from exc
     if current is None:
         raise StoreError("the database is not initialised: run `digest init` first")
     if current != head:

@@ -2,9 +2,10 @@
 
 Subscriber functions work in the caller's transaction and do not commit (the CLI commits
 once per command). Ledger functions DO commit, each state change on its own: a delivery
-is claimed (committed) before its message goes to the SMTP server and marked `sent`
-(committed) right after the server accepted it, so a crash loses at most the one message
-in flight, and a rerun sends exactly the rows that are not `sent`. `DeliveryLedger` wraps
+is claimed as `sending` (committed) before its message goes to the SMTP server and marked
+`sent` (committed) right after the server accepted it. A row a rerun finds still
+`sending` may have been delivered: it becomes `unconfirmed` and is reported, never sent
+blindly a second time (at most once); every other row not `sent` is sent. `DeliveryLedger` wraps
 them for the sender and the unsubscribe endpoint, one short session per step, so those
 modules never open a session themselves.
 """
@@ -14,16 +15,19 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, delete, select
 
-from digest.errors import DigestError
+from digest.errors import DigestError, StoreError
 from digest.model import Delivery, Subscriber, utcnow
+from digest.store import db
 
 MAX_EMAIL_LENGTH = 254
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
@@ -161,11 +165,21 @@ def get_delivery(session: Session, week: str, subscriber_id: int) -> Delivery | 
     ).first()
 
 
+SENDABLE = ("pending", "failed")  # statuses a sender may claim
+
+
 def claim_delivery(
     session: Session, week: str, subscriber_id: int, message_id: str
 ) -> Delivery | None:
-    """The ledger row for (week, subscriber), with one more attempt counted (committed),
-    or None when that subscriber already has this week's digest."""
+    """The ledger row for (week, subscriber), now `sending` with one more attempt counted
+    (committed before the message goes to the SMTP server), or None when that subscriber
+    has this week's digest (`sent`) or may have it (`unconfirmed`).
+
+    A row found `sending` was left by a run that stopped between handing the message to
+    the server and recording the answer (killed, crashed, the database locked): the
+    message may have been delivered. It is reconciled to `unconfirmed` and NOT resent:
+    at most once, never twice; the sender reports it so a person can check (and requeue
+    it with `requeue_unconfirmed` if it really never arrived)."""
     row = get_delivery(session, week, subscriber_id)
     if row is None:
         session.add(Delivery(week=week, subscriber_id=subscriber_id, message_id=message_id))
@@ -174,12 +188,23 @@ def claim_delivery(
         except IntegrityError:
             session.rollback()  # another sender created it first; use theirs
         row = get_delivery(session, week, subscriber_id)
-    if row is None or row.status == "sent":
+    if row is None or row.status not in SENDABLE:
+        if row is not None and row.status == "sending":
+            session.connection().execute(
+                update(Delivery)
+                .where(col(Delivery.id) == row.id, col(Delivery.status) == "sending")
+                .values(
+                    status="unconfirmed",
+                    last_error="a previous run stopped while sending: possibly delivered, "
+                    "not resent",
+                )
+            )
+            session.commit()
         return None
     claimed = session.connection().execute(
         update(Delivery)
-        .where(col(Delivery.id) == row.id, col(Delivery.status) != "sent")
-        .values(attempts=col(Delivery.attempts) + 1, message_id=message_id)
+        .where(col(Delivery.id) == row.id, col(Delivery.status).in_(SENDABLE))
+        .values(status="sending", attempts=col(Delivery.attempts) + 1, message_id=message_id)
     )
     session.commit()
     if claimed.rowcount != 1:
@@ -208,9 +233,36 @@ def mark_failed(session: Session, delivery_id: int, error: str, *, permanent: bo
     session.commit()
 
 
+def requeue_unconfirmed(session: Session, week: str) -> int:
+    """Make this week's `unconfirmed` deliveries sendable again (after a person checked
+    they never arrived). Returns how many."""
+    result = session.connection().execute(
+        update(Delivery)
+        .where(col(Delivery.week) == week, col(Delivery.status) == "unconfirmed")
+        .values(status="pending")
+    )
+    session.commit()
+    return int(result.rowcount or 0)
+
+
 def deliveries_for_week(session: Session, week: str) -> list[Delivery]:
     query = select(Delivery).where(Delivery.week == week).order_by(col(Delivery.subscriber_id))
     return list(session.exec(query).all())
+
+
+@contextmanager
+def _bounded_lock_wait(step: str) -> Iterator[None]:
+    """A database lock held longer than the busy timeout is a clear StoreError."""
+    try:
+        yield
+    except OperationalError as exc:
+        if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
+            raise
+        raise StoreError(
+            f"the database stayed locked for more than {db.SQLITE_BUSY_SECONDS:g} s while "
+            f"{step}; nothing else was sent. Run `digest send` again when the other writer "
+            "has finished: a delivery left in flight is reported, not sent twice"
+        ) from exc
 
 
 class DeliveryLedger:
@@ -218,6 +270,11 @@ class DeliveryLedger:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def status(self, week: str, subscriber_id: int) -> str | None:
+        with Session(self.engine) as session:
+            row = get_delivery(session, week, subscriber_id)
+            return row.status if row is not None else None
 
     def active_subscribers(self) -> list[Subscriber]:
         with Session(self.engine) as session:
@@ -230,16 +287,19 @@ class DeliveryLedger:
 
     def claim(self, week: str, subscriber_id: int, message_id: str) -> int | None:
         """The claimed delivery's id, or None if the subscriber already has this week's."""
-        with Session(self.engine) as session:
+        step = f"claiming the delivery to subscriber {subscriber_id}"
+        with _bounded_lock_wait(step), Session(self.engine) as session:
             row = claim_delivery(session, week, subscriber_id, message_id)
             return row.id if row is not None else None
 
     def mark_sent(self, delivery_id: int, now: datetime | None = None) -> None:
-        with Session(self.engine) as session:
+        step = f"recording delivery {delivery_id} as sent (the server accepted it)"
+        with _bounded_lock_wait(step), Session(self.engine) as session:
             mark_sent(session, delivery_id, now)
 
     def mark_failed(self, delivery_id: int, error: str, *, permanent: bool) -> None:
-        with Session(self.engine) as session:
+        step = f"recording why delivery {delivery_id} failed"
+        with _bounded_lock_wait(step), Session(self.engine) as session:
             mark_failed(session, delivery_id, error, permanent=permanent)
 
     def unsubscribe(self, email: str, now: datetime | None = None) -> bool:

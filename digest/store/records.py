@@ -308,18 +308,22 @@ STALE_RUN = timedelta(hours=2)
 
 
 def start_run(
-    session: Session, source_name: str, kind: str, started_at: datetime | None = None
+    session: Session,
+    source_name: str,
+    kind: str,
+    started_at: datetime | None = None,
+    *,
+    close_running: bool = False,
 ) -> int:
     """Open a run-log row. Rows of this source left `running` for longer than a fetch can
-    last belong to a process that was killed: they are closed as `interrupted`."""
+    last belong to a process that was killed: they are closed as `interrupted`. With
+    `close_running` (the caller holds the source's fetch lock, so no other process is
+    running it) every `running` row of the source is closed, whatever its age."""
     started_at = started_at or utcnow()
-    for stale in session.exec(
-        select(FetchRun).where(
-            FetchRun.source == source_name,
-            FetchRun.outcome == "running",
-            col(FetchRun.started_at) < started_at - STALE_RUN,
-        )
-    ):
+    query = select(FetchRun).where(FetchRun.source == source_name, FetchRun.outcome == "running")
+    if not close_running:
+        query = query.where(col(FetchRun.started_at) < started_at - STALE_RUN)
+    for stale in session.exec(query):
         stale.outcome = "interrupted"
         stale.error = "the process stopped before this run finished"
         stale.finished_at = started_at

@@ -22,7 +22,8 @@ def _slug_part(text: str) -> str:
 
 def doi_slug(doi: str) -> str:
     """'10.1000/ABC(1)' -> 'doi-10.1000-abc-1-': every character unsafe in a path -> '-'."""
-    return "doi-" + re.sub(r"[^a-z0-9._-]", "-", doi.lower()).strip(".")
+    # a run of dots becomes one dot: "10.1000/..evil" must not give a ".." in a path segment
+    return "doi-" + re.sub(r"\.{2,}", ".", re.sub(r"[^a-z0-9._-]", "-", doi.lower())).strip(".")
 
 
 def registration_slug(registry_id: str) -> str:

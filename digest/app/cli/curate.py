@@ -90,6 +90,10 @@ def _import(session: Session, args: argparse.Namespace, out: TextIO, err: TextIO
         text = Path(args.value).read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read {args.value}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{args.value} is not a UTF-8 CSV file") from exc
+    if "\x00" in text:
+        raise UsageError(f"{args.value} is not a CSV file (it holds NUL bytes)")
     report = deliveries.import_subscribers_csv(session, text)
     print(
         f"added {report.added}, reactivated {report.reactivated}, unchanged "

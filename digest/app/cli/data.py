@@ -98,7 +98,10 @@ def cmd_import(ctx: Context) -> int:
 def cmd_export(ctx: Context) -> int:
     text = render(study_exports(ctx.settings, ctx.engine(), week=ctx.args.week), ctx.args.format)
     if ctx.args.output:
-        ctx.args.output.write_text(text, encoding="utf-8")
+        try:
+            ctx.args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {ctx.args.output}: {exc.strerror}") from exc
         print(f"wrote {ctx.args.output}", file=ctx.err)
     else:
         ctx.out.write(text)

@@ -42,6 +42,12 @@ def cmd_send(ctx: Context) -> int:
         f"already had it, {len(report.failed)} refused",
         file=ctx.out,
     )
+    for email in report.unconfirmed:
+        print(
+            f"warning: {email}: a previous run stopped while sending to them; possibly "
+            "delivered, so not resent",
+            file=ctx.err,
+        )
     for email, why in report.failed:
         print(f"error: not delivered to {email}: {why}", file=ctx.err)
     return EXIT_FAILED if report.failed else EXIT_OK

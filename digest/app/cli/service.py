@@ -57,16 +57,21 @@ def cmd_serve(ctx: Context) -> int:
             "DIGEST_SECRET is not set: serving the site only (no unsubscribe endpoint)",
             file=ctx.err,
         )
-    serve(
-        site_dir,
-        ctx.args.host,
-        ctx.args.port,
-        unsubscribe,
-        ctx.settings.email.unsubscribe_url,
-        ready=lambda url: print(
-            f"serving {site_dir} on {url} (Ctrl-C to stop)", file=ctx.out, flush=True
-        ),
-    )
+    try:
+        serve(
+            site_dir,
+            ctx.args.host,
+            ctx.args.port,
+            unsubscribe,
+            ctx.settings.email.unsubscribe_url,
+            ready=lambda url: print(
+                f"serving {site_dir} on {url} (Ctrl-C to stop)", file=ctx.out, flush=True
+            ),
+        )
+    except OSError as exc:  # the port is taken, or the address is not this host's
+        raise UsageError(
+            f"cannot listen on {ctx.args.host}:{ctx.args.port}: {exc.strerror or exc}"
+        ) from exc
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ from bibtexparser.bparser import BibTexParser
 
 from digest.errors import ParseError
 from digest.facts import normalize_doi, normalize_pmid
+from digest.limits import MAX_IMPORT_FIELD_CHARS
 from digest.model import RECORD_FIELDS, ParseResult, RecordData
 from digest.record_schema import record_problem
 from digest.sources.text import html_to_text
@@ -49,6 +50,17 @@ def _finish(record: RecordData) -> RecordData:
     return record
 
 
+def _as_import(record: RecordData) -> RecordData:
+    """An imported record is always the import's own: a line claiming `"source":"pubmed"`
+    must not overwrite the fetched PubMed record. The claim is kept in extra
+    (`claimed_source`) and in the id (`pubmed:<id>`), so re-importing changes nothing."""
+    if record.source != SOURCE:
+        record.extra = {**record.extra, "claimed_source": record.source}
+        record.source_id = f"{record.source}:{record.source_id}"
+        record.source = SOURCE
+    return record
+
+
 def parse_jsonl(payload: bytes) -> ParseResult:
     """Records in the normalized JSON Lines format (`digest parse` output, PRODUCT.md).
 
@@ -76,7 +88,7 @@ def parse_jsonl(payload: bytes) -> ParseResult:
         unknown = sorted(set(data) - set(RECORD_FIELDS) - {"relations"})
         if unknown:
             result.warnings.append(f"line {number}: ignored unknown field(s) {unknown}")
-        result.records.append(RecordData.from_json_dict(data))
+        result.records.append(_as_import(RecordData.from_json_dict(data)))
     if result.warnings and not result.records:
         raise ParseError(f"no usable record in the file ({result.warnings[0]})")
     return result
@@ -114,12 +126,27 @@ def _ris_entry(entry: dict[str, Any]) -> RecordData | None:
     )
 
 
+def _cap_lines(text: str, result: ParseResult) -> str:
+    """RIS/MEDLINE hold one field a line: a line over the field cap is cut (with a warning),
+    so one 100 MB field costs neither minutes nor gigabytes."""
+    if len(text) <= MAX_IMPORT_FIELD_CHARS:
+        return text
+    lines = text.splitlines(keepends=True)
+    long = [i for i, line in enumerate(lines) if len(line) > MAX_IMPORT_FIELD_CHARS]
+    for index in long:
+        lines[index] = lines[index][:MAX_IMPORT_FIELD_CHARS] + "\n"
+        result.warnings.append(
+            f"line {index + 1}: field longer than {MAX_IMPORT_FIELD_CHARS:,} characters, cut"
+        )
+    return "".join(lines) if long else text
+
+
 def parse_ris(payload: bytes) -> ParseResult:
+    result = ParseResult()
     try:
-        entries = rispy.loads(_decode(payload, "RIS"))
+        entries = rispy.loads(_cap_lines(_decode(payload, "RIS"), result))
     except Exception as exc:  # rispy raises plain IOError/ValueError variants
         raise ParseError(f"not a readable RIS file: {exc}") from exc
-    result = ParseResult()
     for index, entry in enumerate(entries):
         record = _ris_entry(entry)
         if record is None:

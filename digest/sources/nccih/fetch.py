@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from digest.model import ParseResult
 from digest.sources.base import FetchContext, FetchOutcome, page_from, parse_or_explain
 from digest.sources.conditional import conditional_get, rebase, remember
 from digest.sources.nccih.config import NccihSource
@@ -40,9 +41,38 @@ def fetch_nccih(ctx: FetchContext, config: NccihSource, cursor: dict[str, Any]) 
             context,
             response.content_type,
         )
+        if "url" in context:
+            problem = _truncated_page(response.content, parsed, outcome.cursor, url)
+            if problem:  # a cut-off page is a fetch problem, never "N sections removed"
+                outcome.warnings.append(
+                    f"{url}: {problem}; kept the last good version (not a guidance change)"
+                )
+                remember(outcome, url, response, complete=False)
+                continue
         remember(outcome, url, response, complete=not parsed.warnings)
         outcome.pages.append(page_from(response, context))
         changed += 1
     ctx.progress(f"{config.name}: {changed} of {len(addresses)} address(es) changed")
     outcome.not_modified = changed == 0
     return outcome
+
+
+# A page whose main text is under this share of its last good version is taken to be
+# cut short (a dropped connection, an error page with the site's frame), not edited.
+TRUNCATED_SHARE = 0.5
+
+
+def _truncated_page(
+    payload: bytes, parsed: ParseResult, cursor: dict[str, Any], url: str
+) -> str | None:
+    """Why this NCCIH page looks truncated, or None; remembers good sizes in the cursor."""
+    if b"</html>" not in payload[-4096:].lower():
+        return "the page has no closing </html> (cut short?)"
+    size = sum(len(r.extra.get("snapshot") or "") for r in parsed.records)
+    sizes = dict(cursor.get("page_sizes", {}))
+    last = int(sizes.get(url) or 0)
+    if last and size < last * TRUNCATED_SHARE:
+        return f"its main text is {size:,} characters, under half of the last good {last:,}"
+    sizes[url] = size
+    cursor["page_sizes"] = sizes
+    return None

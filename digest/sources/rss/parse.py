@@ -340,7 +340,12 @@ def _read_feed(
 ) -> _ParsedFeed:
     warnings: list[str] = []
     payload = _defuse(payload, warnings)
-    parsed = _run_feedparser(payload, content_type, base_url)
+    try:
+        parsed = _run_feedparser(payload, content_type, base_url)
+    except (UnicodeError, LookupError, ValueError, TypeError) as exc:  # feedparser's encodings
+        raise ParseError(
+            f"not a readable RSS/Atom feed: {type(exc).__name__}", source=source
+        ) from exc
     entries = list(parsed.entries)
     if parsed.bozo:
         problem = collapse_whitespace(str(parsed.get("bozo_exception") or "not well-formed"))
