@@ -331,7 +331,7 @@ class DigestView:
     @property
     def subject(self) -> str:
         """The email subject: title, the week in words, the honest count."""
-        return _one_line(f"{self.title}, {self.week_label.lower()}: {self.headline}")
+        return _one_line(f"{self.title}, week of {_day_words(self.period_start)}: {self.headline}")
 
 
 def _one_line(text: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -70,13 +70,14 @@ def _results_pmids(record: Record) -> list[str]:
     ]
 
 
-def registration_view(record: Record, papers: dict[str, Study]) -> RegistrationView:
-    """A registry record's own facts; `papers` maps a PMID to the archive's study of it."""
-    extra = record.data.get("extra") or {}
+def registration_view(data: Mapping[str, Any], papers: Mapping[str, Study]) -> RegistrationView:
+    """A registry record's own facts, from its stored JSON (`RecordData.to_json_dict()`);
+    `papers` maps a PMID to the archive's study of that paper."""
+    extra = data.get("extra") or {}
     enrollment = extra.get("enrollment") or {}
     legacy = extra.get("legacy") or {}
     results = []
-    for relation in record.data.get("relations") or []:
+    for relation in data.get("relations") or []:
         if not isinstance(relation, dict) or relation.get("kind") != "results-in":
             continue
         pmid = relation.get("pmid")
@@ -91,12 +92,12 @@ def registration_view(record: Record, papers: dict[str, Study]) -> RegistrationV
             )
         )
     return RegistrationView(
-        registry_id=record.source_id,
+        registry_id=str(data.get("source_id") or ""),
         status=extra.get("overall_status"),
         status_raw=legacy.get("overall_status"),
         last_known_status=extra.get("last_known_status"),
         why_stopped=extra.get("why_stopped"),
-        registered=extra.get("first_posted") or record.data.get("published"),
+        registered=extra.get("first_posted") or data.get("published"),
         start_date=extra.get("start_date"),
         primary_completion_date=extra.get("primary_completion_date"),
         completion_date=extra.get("completion_date"),
@@ -125,7 +126,9 @@ def study_view(
     registry = next((r for r in records if r.source == REGISTRY_SOURCE), None)
     registration = None
     if registry is not None and study.design == "trial-registration":
-        registration = registration_view(registry, papers or {})
+        registration = registration_view(
+            {**registry.data, "source_id": registry.source_id}, papers or {}
+        )
     links = tuple(
         Link("other", f"{r.source}: {r.source_id}", str(r.data["url"]))
         for r in records

@@ -91,6 +91,9 @@ _BENEFIT = _rules(
 )
 
 
+_NEGATED = re.compile(r"\b(?:not|no|never|nor|n't)\s*$", re.IGNORECASE)
+
+
 def direction_of(key_finding: str | None) -> Direction:
     """The direction of a verbatim key finding, with the words that decided it."""
     text = " ".join((key_finding or "").split())
@@ -99,8 +102,19 @@ def direction_of(key_finding: str | None) -> Direction:
     unclear = _UNCLEAR.search(text)
     if unclear:
         return Direction("unclear", unclear.group(0))
-    none = _NO_DIFFERENCE.search(text)
-    benefit = _BENEFIT.search(text)
+    nulls = list(_NO_DIFFERENCE.finditer(text))
+    none = nulls[0] if nulls else None
+    benefit = next(
+        (
+            m
+            for m in _BENEFIT.finditer(text)
+            # "not superior to" is a null result, not a benefit: skip benefit words that a
+            # no-difference phrase covers or that follow a negation
+            if not any(n.start() < m.end() and m.start() < n.end() for n in nulls)
+            and not _NEGATED.search(text[max(0, m.start() - 12) : m.start()])
+        ),
+        None,
+    )
     if none and benefit:
         return Direction("unclear", f"{benefit.group(0)} … {none.group(0)}")
     if none:
