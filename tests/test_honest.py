@@ -428,3 +428,70 @@ def test_first_seen_is_a_date_of_this_digest_not_of_the_study() -> None:
     digest = corpus_digests()[0]
     assert all(s.first_seen and s.first_seen >= date(2026, 11, 9) for s in digest.studies())
     assert Path(__file__).name == "test_honest.py"
+
+
+# --------------------------------------------------------------------------- shared site
+
+
+def nct00065585_view() -> StudyView:
+    """The genuine registration NCT00065585 as a StudyView, every value from its XML."""
+    data = nct00065585()
+    reg = registry_facts(data, {})
+    return StudyView(
+        slug="nct-nct00065585",
+        title=str(data["title"]),
+        design="trial-registration",
+        design_label=design_of("trial-registration").label,
+        published=str(data["published"]),
+        conditions=(Tag("low-back-pain", "Low back pain"),),
+        interventions=(Tag("manual-acupuncture", "Acupuncture"),),
+        comparator="sham",
+        sample_size=reg.enrollment,
+        nct_ids=(NCT,),
+        registration=reg,
+        first_seen=date(2026, 11, 18),
+    )
+
+
+def honest_site() -> SiteView:
+    """The genuine corpus site plus: NCT00065585, the HAND-MADE map studies (one of them a
+    retracted RCT) and a week whose every source failed (the newest digest)."""
+    base = corpus_site()
+    handmade = handmade_map_site()
+    registration = nct00065585_view()
+    failed = replace(
+        base.digests[0],
+        week="2026-W48",
+        period_start=date(2026, 11, 23),
+        period_end=date(2026, 11, 29),
+        sections=(),
+        corrections=(),
+        health=ALL_FAILED,
+    )
+    sections = base.digests[0].sections
+    if not any(c.slug == "low-back-pain" for c in sections):
+        sections = (ConditionSection("low-back-pain", "Low back pain", ()), *sections)
+    with_nct = replace(
+        base.digests[0],
+        sections=tuple(
+            replace(c, studies=(registration, *c.studies)) if c.slug == "low-back-pain" else c
+            for c in sections
+        ),
+    )
+    low_back = next(c for c in base.conditions if c.slug == "low-back-pain")
+    conditions = tuple(
+        replace(c, studies=(registration, *c.studies)) if c is low_back else c
+        for c in base.conditions
+    )
+    return replace(
+        base,
+        digests=(failed, with_nct, *base.digests[1:]),
+        studies=(*base.studies, registration, *handmade.studies),
+        conditions=(*conditions, *handmade.conditions),
+    )
+
+
+def test_the_shared_honest_site_builds() -> None:
+    files = build_site(honest_site())
+    assert "studies/nct-nct00065585/index.html" in files
+    assert "banner-failure" in files["index.html"].decode()
