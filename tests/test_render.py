@@ -300,7 +300,8 @@ def test_markdown_registration_reads_as_no_results_with_its_comparator() -> None
     block = block.split("##", 1)[0]
     assert "**Trial registration**" in block and "Registered 28 Jul 2015" in block
     assert "Published" not in block
-    assert "n = 62" in block and "compared with Placebo acupuncture" in block
+    assert "with 62 people, comparing" in block and "with placebo" in block  # the plain lead
+    assert "enrolment 62 people" in block
     assert block.lower().count("no results") == 1 and "concluded" not in block
     assert "<https://pubmed.ncbi.nlm.nih.gov/?term=NCT02510066>" in block
 
@@ -425,7 +426,7 @@ def test_digest_feed_parses_and_has_stable_tag_ids() -> None:
     ]
     assert parsed.entries[0].link == "https://digest.example.org/digests/2026-W47/"
     assert parsed.entries[0].updated == "2026-11-23T06:00:00Z"
-    assert "7 new studies" in parsed.entries[0].summary
+    assert "7 studies newly found (were published earlier)" in parsed.entries[0].summary
     assert render_digests_feed(corpus_site()) == data
 
 

@@ -420,7 +420,7 @@ def test_email_of_a_failed_week_in_the_browser(browser: Any) -> None:
 def test_axe_core_finds_no_serious_problems(
     browser: Any, honest: tuple[str, Path], scheme: str
 ) -> None:
-    base, root = honest
+    base, _ = honest
     script = Path(AXE_JS).read_text(encoding="utf-8")
     page = browser.new_page(color_scheme=scheme, bypass_csp=True)
     problems = []

@@ -619,6 +619,12 @@ def design_tier(study: StudyView) -> str:
     return design_of(study.design).tier
 
 
+def shows_n(study: StudyView) -> bool:
+    """A head count says nothing for reviews, guidelines, opinion and notices: no "n not
+    stated" for them (a stated n is always shown)."""
+    return study.sample_size is not None or study.design not in _SIZELESS
+
+
 def shown_badges(study: StudyView) -> tuple[str, ...]:
     """The labels to show: "protocol-only" is left out where the item already says, once,
     that it has no results (registrations and protocols), and never shown for a
@@ -720,6 +726,7 @@ class _Helpers:
     gloss: Callable[[str], str | None] = glossary_anchor
     direction: Callable[[StudyView], Direction] = conclusion_direction
     shown_badges: Callable[[StudyView], tuple[str, ...]] = shown_badges
+    shows_n: Callable[[StudyView], bool] = shows_n
     registry_summary: Callable[[RegistrationView], str] = registry_summary
     results_summary: Callable[[RegistrationView], tuple[str, tuple[str, ...]]] = results_summary
 
