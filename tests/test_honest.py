@@ -495,3 +495,18 @@ def test_the_shared_honest_site_builds() -> None:
     files = build_site(honest_site())
     assert "studies/nct-nct00065585/index.html" in files
     assert "banner-failure" in files["index.html"].decode()
+
+
+def test_a_title_that_already_says_retracted_is_not_prefixed_twice() -> None:
+    # HAND-MADE retracted study whose title carries the journal's own "RETRACTED:" mark
+    marked = handmade_study("marked", "rct", retracted=True)
+    marked = replace(marked, title="RETRACTED: HAND-MADE TEST marked: not a real study")
+    site = replace(handmade_map_site(), studies=(marked,))
+    page = build_site(site)["studies/handmade-marked/index.html"].decode()
+    assert "[Retracted] RETRACTED" not in page and "<title>RETRACTED: HAND-MADE" in page
+    text = render_digest_text(
+        replace(corpus_digests()[0], sections=(ConditionSection("h", "HAND-MADE", (marked,)),)),
+        SETTINGS,
+        UNSUBSCRIBE,
+    )
+    assert "[RETRACTED] RETRACTED" not in text and "RETRACTED: HAND-MADE" in text

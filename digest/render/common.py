@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -619,6 +620,12 @@ def design_tier(study: StudyView) -> str:
     return design_of(study.design).tier
 
 
+def retracted_prefix(study: StudyView) -> bool:
+    """Whether to put "[Retracted]" before a title: not when the title itself already says
+    so ("RETRACTED: …"), which would read "[Retracted] RETRACTED: …"."""
+    return study.retracted and not re.match(r"\W*retract", study.title, re.IGNORECASE)
+
+
 def shows_n(study: StudyView) -> bool:
     """A head count says nothing for reviews, guidelines, opinion and notices: no "n not
     stated" for them (a stated n is always shown)."""
@@ -727,6 +734,7 @@ class _Helpers:
     direction: Callable[[StudyView], Direction] = conclusion_direction
     shown_badges: Callable[[StudyView], tuple[str, ...]] = shown_badges
     shows_n: Callable[[StudyView], bool] = shows_n
+    retracted_prefix: Callable[[StudyView], bool] = retracted_prefix
     registry_summary: Callable[[RegistrationView], str] = registry_summary
     results_summary: Callable[[RegistrationView], tuple[str, tuple[str, ...]]] = results_summary
 
