@@ -215,7 +215,7 @@ GLOSSARY_LABELS: tuple[GlossaryEntry, ...] = (
         "no-sham-control",
         "No sham control",
         "The trial did not compare acupuncture with "
-        "a sham (simulated) treatment, so people knew whether they got real acupuncture. "
+        "a sham (simulated) treatment, so people usually knew whether they got real acupuncture. "
         "Expectation can explain part of any benefit it reports.",
     ),
     _entry(
