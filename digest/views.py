@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
@@ -41,10 +41,8 @@ DESIGNS: tuple[Design, ...] = (
     Design("qualitative", "Qualitative study", "descriptive", "Descriptive"),
     Design("case-report", "Case report", "descriptive", "Descriptive"),
     Design("review", "Narrative review", "descriptive", "Descriptive"),
-    Design("protocol", "Study protocol (no results yet)", "planned", "No results yet"),
-    Design(
-        "trial-registration", "Trial registration (no results yet)", "planned", "No results yet"
-    ),
+    Design("protocol", "Study protocol", "planned", "Plan of a study"),
+    Design("trial-registration", "Trial registration", "planned", "Plan of a study"),
     Design("animal-or-lab", "Animal or laboratory study", "preclinical", "Not in people"),
     Design("editorial", "Editorial, comment or letter", "commentary", "Opinion"),
     Design("notice", "Erratum or retraction notice", "commentary", "Notice"),
@@ -102,6 +100,54 @@ class SourceHealth(NamedTuple):
     error: str | None = None
 
 
+# --------------------------------------------------------------------------- registrations
+
+
+class Arm(NamedTuple):
+    """One arm of a registered trial, in the registry's words; `kind` is the registry's
+    arm type (EXPERIMENTAL, SHAM_COMPARATOR, PLACEBO_COMPARATOR, NO_INTERVENTION, ...)."""
+
+    label: str
+    kind: str | None = None
+
+
+class ResultsPaper(NamedTuple):
+    """A results paper the registry itself cites (a `results-in` relation).
+
+    `slug` is the paper's study page when the archive holds it, else None."""
+
+    pmid: str | None = None
+    doi: str | None = None
+    slug: str | None = None
+    title: str | None = None
+    retracted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationView:
+    """What a trial registry says about a trial, from the registration record.
+
+    `status` is the registry's overall status as an enum (COMPLETED, RECRUITING, ...,
+    UNKNOWN); `status_raw` keeps a legacy record's own wording ("Unknown status").
+    Dates are ISO, as precise as the registry gives them. `registered` is the date the
+    registration was first posted: a registration is registered, never "published"."""
+
+    registry_id: str
+    status: str | None = None
+    status_raw: str | None = None
+    last_known_status: str | None = None
+    why_stopped: str | None = None
+    registered: str | None = None
+    start_date: str | None = None
+    primary_completion_date: str | None = None
+    completion_date: str | None = None
+    enrollment: int | None = None
+    enrollment_type: str | None = None  # ACTUAL | ESTIMATED | None (not stated)
+    arms: tuple[Arm, ...] = ()
+    results: tuple[ResultsPaper, ...] = ()  # papers the registry cites as its results
+    has_posted_results: bool = False  # results posted on the registry itself
+
+
 # --------------------------------------------------------------------------- studies
 
 
@@ -145,6 +191,8 @@ class StudyView:
     feed_key: str | None = None
     # Atom: the last change readers should hear about (e.g. a retraction flagged)
     updated: datetime | None = None
+    # a trial registration's registry facts (status, dates, arms, cited results)
+    registration: RegistrationView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +251,132 @@ class DigestView:
             for study in section.studies:
                 seen.setdefault(study.slug, study)
         return tuple(seen.values())
+
+    # ------------------------------------------------------------ honest counts
+    # "New" in a digest means "first found this week", not "new research": a study found
+    # this week may have been published years ago. These say which is which.
+
+    def timing(self, study: StudyView) -> str:
+        """'this-week' (its stated date falls in the week), 'earlier' (its stated date,
+        however coarse, ended before the week began) or 'unclear' (no date, a date not
+        exact enough to tell, or a date after the week)."""
+        return publication_timing(study.published, self.period_start, self.period_end)
+
+    @property
+    def published_this_week_count(self) -> int:
+        return sum(1 for s in self.studies() if self.timing(s) == "this-week")
+
+    @property
+    def found_earlier_count(self) -> int:
+        """Newly found this week, but published before the week."""
+        return sum(1 for s in self.studies() if self.timing(s) == "earlier")
+
+    @property
+    def unclear_date_count(self) -> int:
+        """Newly found this week, publication date not exact enough to tell."""
+        return sum(1 for s in self.studies() if self.timing(s) == "unclear")
+
+    @property
+    def week_label(self) -> str:
+        """'Week of 30 Nov 2026': the week in words (the ISO week goes beside it)."""
+        return f"Week of {_day_words(self.period_start)}"
+
+    # ------------------------------------------------------------ run health
+
+    @property
+    def failed_sources(self) -> tuple[str, ...]:
+        return tuple(h.source for h in self.health if h.failed)
+
+    @property
+    def no_fetch_recorded(self) -> bool:
+        """No source was fetched at all during the week."""
+        return not self.health
+
+    @property
+    def all_sources_failed(self) -> bool:
+        """Every source fetched this week failed (or none was fetched at all)."""
+        return self.no_fetch_recorded or all(h.failed for h in self.health)
+
+    @property
+    def hold_send(self) -> bool:
+        """True when the digest must not go to subscribers: no source could be searched,
+        so "nothing found" would be untrue. The weekly job holds the send."""
+        return self.all_sources_failed
+
+    # ------------------------------------------------------------ ready wording
+
+    @property
+    def headline(self) -> str:
+        """The honest one-line count, e.g. '1 study published this week · 4 found this
+        week that were published earlier'."""
+        if self.all_sources_failed and not self.studies():
+            if self.no_fetch_recorded:
+                return "No sources were searched this week"
+            return "No source could be searched this week"
+        parts = []
+        if self.published_this_week_count:
+            n = self.published_this_week_count
+            parts.append(f"{_count(n, 'study', 'studies')} published this week")
+        if self.found_earlier_count:
+            n = self.found_earlier_count
+            verb = "was" if n == 1 else "were"
+            parts.append(f"{_count(n, 'study', 'studies')} newly found ({verb} published earlier)")
+        if self.unclear_date_count:
+            n = self.unclear_date_count
+            parts.append(f"{_count(n, 'study', 'studies')} newly found (date not exact)")
+        if not parts:
+            return "No new studies found this week"
+        return " · ".join(parts)
+
+    @property
+    def subject(self) -> str:
+        """The email subject: title, the week in words, the honest count."""
+        return _one_line(f"{self.title}, week of {_day_words(self.period_start)}: {self.headline}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day_words(value: date) -> str:
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _last_day(iso: str) -> tuple[date, date] | None:
+    """The first and last day a stated date ('2026', '2026-11', '2026-11-30') can mean."""
+    parts = iso.split("-")
+    try:
+        numbers = [int(p) for p in parts[:3]]
+        if len(numbers) == 3:
+            day = date(*numbers)
+            return day, day
+        if len(numbers) == 2:
+            first = date(numbers[0], numbers[1], 1)
+            following = date(numbers[0] + numbers[1] // 12, numbers[1] % 12 + 1, 1)
+            return first, following - timedelta(days=1)
+        return date(numbers[0], 1, 1), date(numbers[0], 12, 31)
+    except (ValueError, IndexError):
+        return None
+
+
+def publication_timing(published: str | None, start: date, end: date) -> str:
+    """'this-week', 'earlier' or 'unclear' for a stated publication date and a week."""
+    span = _last_day(published) if published else None
+    if span is None:
+        return "unclear"
+    first, last = span
+    if first >= start and last <= end:
+        return "this-week"
+    if last < start:
+        return "earlier"
+    return "unclear"
 
 
 # --------------------------------------------------------------------------- the site

@@ -27,6 +27,7 @@ from bibtexparser.bparser import BibTexParser
 from bibtexparser.latexenc import latex_to_unicode
 from bs4 import BeautifulSoup
 
+from digest.issue.context import registration_view as registry_facts
 from digest.render import (
     ama,
     render_condition_feed,
@@ -116,6 +117,7 @@ def registration_view(nct: str, first_seen: date) -> StudyView:
         sources=(SourceRef("clinicaltrials", record.source_id, record.url),),
         first_seen=first_seen,
         language=record.language,
+        registration=registry_facts(record.to_json_dict(), {}),
     )
 
 
@@ -300,9 +302,12 @@ def test_markdown_registration_reads_as_no_results_with_its_comparator() -> None
     text = render_digest_markdown(corpus_digests()[0], SETTINGS)
     block = text.split("(https://digest.example.org/studies/nct-nct02510066/)", 1)[1]
     block = block.split("##", 1)[0]
-    assert "**Trial registration (no results yet)**" in block
-    assert "n = 62" in block and "compared with Placebo acupuncture" in block
-    assert "No results yet" in block and "Key finding" not in block
+    assert "**Trial registration**" in block and "Registered 28 Jul 2015" in block
+    assert "Published" not in block
+    assert "with 62 people, comparing" in block and "with placebo" in block  # the plain lead
+    assert "enrolment 62 people" in block
+    assert block.lower().count("no results") == 1 and "concluded" not in block
+    assert "<https://pubmed.ncbi.nlm.nih.gov/?term=NCT02510066>" in block
 
 
 def test_markdown_run_health_footer() -> None:
@@ -312,7 +317,7 @@ def test_markdown_run_health_footer() -> None:
     assert "- europepmc: 0 fetched, 0 new, **FAILED**" in footer
     assert "HTTP 503" not in footer  # error text stays in `digest status`: digests are public
     assert "9 records fetched this week were not about acupuncture for pain" in footer
-    assert "may be missing studies" in footer
+    assert "1 of 3 sources could not be reached, so some studies may be missing" in footer
 
 
 def test_markdown_corrections_and_changes_sections() -> None:
@@ -325,9 +330,14 @@ def test_markdown_corrections_and_changes_sections() -> None:
 
 
 def test_markdown_empty_week_says_so() -> None:
-    empty = replace(corpus_digests()[0], sections=(), health=())
-    text = render_digest_markdown(empty, SETTINGS)
+    quiet = replace(corpus_digests()[0], sections=(), health=(SourceHealth("pubmed", 4, 0, False),))
+    text = render_digest_markdown(quiet, SETTINGS)
     assert "No new studies of acupuncture for pain were found this week." in text
+    assert "No new studies found this week" in text  # the headline
+    empty = replace(quiet, health=())
+    text = render_digest_markdown(empty, SETTINGS)
+    assert "No new studies of acupuncture" not in text  # not a quiet week: nothing was searched
+    assert text.split("\n\n")[1].startswith("> **No research source was searched this week.")
     assert "- No source runs were recorded this week." in text
 
 
@@ -420,7 +430,7 @@ def test_digest_feed_parses_and_has_stable_tag_ids() -> None:
     ]
     assert parsed.entries[0].link == "https://digest.example.org/digests/2026-W47/"
     assert parsed.entries[0].updated == "2026-11-23T06:00:00Z"
-    assert "7 new studies" in parsed.entries[0].summary
+    assert "7 studies newly found (were published earlier)" in parsed.entries[0].summary
     assert render_digests_feed(corpus_site()) == data
 
 

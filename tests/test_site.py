@@ -119,7 +119,7 @@ def test_two_builds_are_byte_identical(corpus_files: dict[str, bytes]) -> None:
 
 def test_home_shows_latest_digest_and_recent_weeks(corpus_files: dict[str, bytes]) -> None:
     soup = soup_of(corpus_files["index.html"].decode())
-    assert soup.h1.get_text() == f"{SETTINGS.title}: 2026-W47"
+    assert soup.h1.get_text() == f"{SETTINGS.title}: Week of 16 Nov 2026 (2026-W47)"
     recent = soup.select("ul.weeks a")
     assert [a["href"] for a in recent] == ["digests/2026-W46/"]
     assert soup.find("link", rel="alternate")["href"] == "feed.xml"
@@ -143,7 +143,8 @@ def test_study_page_has_everything_a_reader_needs(corpus_files: dict[str, bytes]
         "17 May 2018",
         "Format test records (not acupuncture)",
         "n not stated",
-        "Key finding, in the authors' words:",
+        "What the authors concluded, in their words:",
+        "Direction of the authors' conclusion",
         "N Engl J Med. 2018 May 17;378(20)",
     ):
         assert fact in text, fact
@@ -156,7 +157,7 @@ def test_study_page_has_everything_a_reader_needs(corpus_files: dict[str, bytes]
     downloads = [a["href"] for a in soup.find_all("a", download=True)]
     assert downloads == ["citation.ris", "citation.bib", "citation.json"]
     assert [li.get_text(" ", strip=True) for li in soup.select("ul.sources li")] == [
-        "pubmed: 29768149"
+        "PubMed, listed as 29768149"
     ]
     assert soup.select_one("h2#abstract") is not None
     labels = [b.get_text() for b in soup.select("section[aria-labelledby=abstract] strong")]
@@ -229,29 +230,39 @@ def test_condition_page_groups_by_design_strongest_first(corpus_files: dict[str,
 
 def test_evidence_map_counts_are_text(corpus_files: dict[str, bytes]) -> None:
     soup = soup_of(corpus_files["evidence-map/index.html"].decode())
-    table = soup.select_one("table.evidence-map")
-    headers = [th.select_one(".col-design").get_text() for th in table.select("thead th[class]")]
-    assert headers == [
+    table = soup.select_one("table.map-design")
+    headers = [th.select_one(".col-design").get_text() for th in table.select("thead th a")]
+    assert headers == [  # SR and RCT always (their gaps show), other designs when held
+        "Systematic review / meta-analysis",
         "Randomized controlled trial",
         "Observational study",
-        "Trial registration (no results yet)",
+        "Trial registration",
         "Other",
     ]
     rows = {
         tr.th.get_text(): [td.get_text() for td in tr.find_all("td")]
         for tr in table.select("tbody tr")
     }
-    assert rows["Format test records (not acupuncture)"] == ["2", "1", "0", "2", "5"]
-    assert rows["Low back pain"] == ["0", "0", "2", "0", "2"]
-    assert table.caption is not None
-    assert table.find_parent("div", attrs={"role": "region", "tabindex": "0"}) is not None
-    key = soup.select(".map-key li")
-    assert [k.select_one(".key-swatch").get_text() for k in key] == [
-        "Randomized trial",
-        "Comparative",
-        "No results yet",
-        "Other",
+    assert rows["Format test records (not acupuncture)"] == ["none", "2", "1", "none", "2", "5"]
+    assert rows["Low back pain"] == ["none", "none", "none", "2", "none", "2"]
+    for each in soup.select("table.evidence-map"):
+        assert each.caption is not None
+        assert each.find_parent("div", attrs={"role": "region", "tabindex": "0"}) is not None
+    confidence = soup.select_one("table.map-confidence")
+    low_back = next(
+        tr for tr in confidence.select("tbody tr") if tr.th.get_text() == "Low back pain"
+    )
+    assert [td.get_text(" ", strip=True) for td in low_back.find_all("td")] == [
+        "none",
+        "none",
+        "none",
+        "none",
+        "none",
+        "2",
+        "2",
+        "0",
     ]
+    assert "not that no research exists" in soup.get_text()
 
 
 def test_search_index(corpus_files: dict[str, bytes]) -> None:

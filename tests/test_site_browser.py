@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag
@@ -19,9 +20,15 @@ from digest.publish.email import compose_digest_message
 from digest.publish.site_writer import write_site
 from digest.render import build_site
 from tests.test_email import MAIL, NOW
+from tests.test_honest import honest_site
 from tests.test_render import corpus_digests, corpus_site, hostile_site
 
 CHROMIUM = os.environ.get("DIGEST_CHROMIUM", "/usr/bin/chromium")
+# axe-core is not a Python package: point DIGEST_AXE_JS at axe.min.js (`npm i axe-core`)
+AXE_JS = os.environ.get("DIGEST_AXE_JS", "")
+SCREENSHOTS = (
+    Path(os.environ.get("DIGEST_SCREENSHOTS", "")) if os.environ.get("DIGEST_SCREENSHOTS") else None
+)
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [
@@ -61,6 +68,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     yield from _serve(tmp_path_factory.mktemp("hostile"), build_site(hostile_site()))
+
+
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    yield from _serve(tmp_path_factory.mktemp("honest"), build_site(honest_site()))
+
+
+def shot(page: Any, name: str) -> None:
+    """Keep a screenshot when DIGEST_SCREENSHOTS names a folder (docs/screenshots)."""
+    if SCREENSHOTS is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 class Watch:
@@ -285,4 +304,144 @@ def test_email_follows_the_reader_colour_scheme(browser: Any, scheme: str, backg
     page.set_content(html_part.get_content(), wait_until="load")
     style = "getComputedStyle(document.querySelector('.wrapper')).backgroundColor"
     assert page.evaluate(style) == background
+    page.close()
+
+
+# --------------------------------------------------------------------------- issue 11
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_map_leaves_the_retracted_rct_out_and_lists_it_apart_without_script(
+    browser: Any, honest: tuple[str, Path], width: int
+) -> None:
+    base, _ = honest
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": width, "height": 900}
+    )
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(base + "evidence-map/", wait_until="load")
+    row = page.locator("table.map-confidence tbody tr", has_text="HAND-MADE test condition")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1] == "2" and cells[2] == "120" and cells[-1] == "1"  # RCTs, largest n, retracted
+    struck = page.locator("#retracted del")
+    assert struck.count() == 1 and "rct-retracted" in struck.inner_text()
+    assert (
+        page.locator("#retracted del").evaluate("e => getComputedStyle(e).textDecorationLine")
+        == "line-through"
+    )
+    assert page.get_by_text("It does not say whether acupuncture works").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"evidence-map-{width}")
+    page.locator("#retracted a").first.click()
+    page.wait_for_url("**/studies/handmade-rct-retracted/")
+    assert page.locator(".banner-retracted").is_visible()
+    assert watch.problems == []
+    context.close()
+
+
+def test_registration_page_shows_completed_with_its_results_paper(
+    browser: Any, honest: tuple[str, Path]
+) -> None:
+    base, _ = honest
+    page = browser.new_page(viewport={"width": 360, "height": 900})
+    watch = Watch(page)
+    page.goto(base + "studies/nct-nct00065585/", wait_until="load")
+    facts = page.locator("dl.facts").inner_text()
+    assert "Completed" in facts and "Registered" in facts and "Published" not in facts
+    link = page.locator(".results-published a", has_text="PubMed 19433697")
+    assert link.get_attribute("href") == "https://pubmed.ncbi.nlm.nih.gov/19433697/"
+    assert "no results" not in page.locator("main").inner_text().lower()
+    shot(page, "registration-nct00065585-360")
+    page.goto(base + "digests/2026-W47/", wait_until="load")
+    card = page.locator("article.item", has_text="Efficacy of Acupuncture for Chronic Low Back")
+    assert "Trial status: Completed" in card.inner_text()
+    assert "Registered 31 Jul 2003" in card.inner_text()
+    shot(page, "digest-with-registration-360")
+    assert watch.problems == []
+    page.close()
+
+
+def test_a_week_whose_sources_all_failed_opens_with_the_warning(
+    browser: Any, honest: tuple[str, Path]
+) -> None:
+    base, _ = honest
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.goto(base, wait_until="load")
+    banner = page.locator("main .banner-failure")
+    assert banner.is_visible() and "Every research source failed" in banner.inner_text()
+    first_section = page.locator("main section").first.bounding_box()
+    assert banner.bounding_box()["y"] < first_section["y"]
+    assert banner.bounding_box()["y"] < 800  # above the fold on a phone
+    assert "were found this week" not in page.locator("main").inner_text()
+    shot(page, "digest-all-sources-failed-360")
+    page.close()
+
+
+def test_glossary_links_land_on_their_entry(browser: Any, honest: tuple[str, Path]) -> None:
+    base, _ = honest
+    page = browser.new_page()
+    watch = Watch(page)
+    page.goto(base + "digests/2026-W47/", wait_until="load")
+    hrefs = page.eval_on_selector_all("a[href*='glossary/#']", "es => es.map(e => e.href)")
+    assert len(hrefs) > 10
+    for href in sorted(set(hrefs)):
+        page.goto(href, wait_until="load")
+        anchor = href.split("#", 1)[1]
+        target = page.locator(f"[id='{anchor}']")
+        assert target.count() == 1, href
+        assert page.evaluate("location.hash") == f"#{anchor}"
+        assert target.is_visible()
+    page.goto(base + "glossary/#small-sample", wait_until="load")
+    assert "Fewer than 50 people" in page.locator("#small-sample + dd").inner_text()
+    shot(page, "glossary-1280")
+    assert watch.problems == []
+    page.close()
+
+
+def test_email_of_a_failed_week_in_the_browser(browser: Any) -> None:
+    from tests.test_honest import ALL_FAILED
+
+    digest = replace(corpus_digests()[0], sections=(), corrections=(), health=ALL_FAILED)
+    message = compose_digest_message(digest, MAIL, "reader1@clinic1.example.org", None, NOW)
+    html_part = message.get_body(preferencelist=("html",))
+    assert html_part is not None
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.set_content(html_part.get_content(), wait_until="load")
+    assert page.locator(".banner-failure").is_visible()
+    assert page.locator("h1").inner_text() == "Week of 16 Nov 2026"
+    assert "fetched" not in page.locator("body").inner_text()
+    shot(page, "email-all-sources-failed-360")
+    page.close()
+
+
+@pytest.mark.skipif(not Path(AXE_JS or "/nonexistent").is_file(), reason="set DIGEST_AXE_JS")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_core_finds_no_serious_problems(
+    browser: Any, honest: tuple[str, Path], scheme: str
+) -> None:
+    base, _ = honest
+    script = Path(AXE_JS).read_text(encoding="utf-8")
+    page = browser.new_page(color_scheme=scheme, bypass_csp=True)
+    problems = []
+    for path in (
+        "",
+        "digests/2026-W47/",
+        "evidence-map/",
+        "glossary/",
+        "studies/nct-nct00065585/",
+        "studies/handmade-rct-retracted/",
+    ):
+        page.goto(base + path, wait_until="load")
+        page.add_script_tag(content=script)
+        result = page.evaluate(
+            "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',"
+            " 'wcag21aa', 'wcag22aa', 'best-practice']})"
+        )
+        problems += [
+            (path, v["id"], v["impact"], len(v["nodes"]))
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical", "moderate")
+        ]
+    assert problems == []
     page.close()

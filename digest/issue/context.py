@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from digest.config import Settings, Topic
 
@@ -22,12 +22,15 @@ from digest.model import FetchRun, Record, Study, StudyLink
 from digest.sources.changes import NOTICE_KIND_OF_LABEL
 from digest.store import digests as q
 from digest.views import (
+    Arm,
     ChangeView,
     ConditionSection,
     CorrectionView,
     DigestView,
     Link,
+    RegistrationView,
     RelatedRef,
+    ResultsPaper,
     SourceHealth,
     SourceRef,
     StudyView,
@@ -56,12 +59,76 @@ def _tags(slugs: Iterable[str], topics: Iterable[Topic]) -> tuple[Tag, ...]:
     return tuple(Tag(s, labels.get(s, s)) for s in slugs)
 
 
+REGISTRY_SOURCE = "clinicaltrials"
+
+
+def _results_pmids(record: Record) -> list[str]:
+    return [
+        str(r["pmid"])
+        for r in record.data.get("relations") or []
+        if isinstance(r, dict) and r.get("kind") == "results-in" and r.get("pmid")
+    ]
+
+
+def registration_view(data: Mapping[str, Any], papers: Mapping[str, Study]) -> RegistrationView:
+    """A registry record's own facts, from its stored JSON (`RecordData.to_json_dict()`);
+    `papers` maps a PMID to the archive's study of that paper."""
+    extra = data.get("extra") or {}
+    enrollment = extra.get("enrollment") or {}
+    legacy = extra.get("legacy") or {}
+    results = []
+    for relation in data.get("relations") or []:
+        if not isinstance(relation, dict) or relation.get("kind") != "results-in":
+            continue
+        pmid = relation.get("pmid")
+        paper = papers.get(str(pmid)) if pmid else None
+        results.append(
+            ResultsPaper(
+                pmid=pmid,
+                doi=relation.get("doi"),
+                slug=paper.slug if paper else None,
+                title=paper.title if paper else None,
+                retracted=bool(relation.get("target_retracted") or (paper and paper.retracted)),
+            )
+        )
+    return RegistrationView(
+        registry_id=str(data.get("source_id") or ""),
+        status=extra.get("overall_status"),
+        status_raw=legacy.get("overall_status"),
+        last_known_status=extra.get("last_known_status"),
+        why_stopped=extra.get("why_stopped"),
+        registered=extra.get("first_posted") or data.get("published"),
+        start_date=extra.get("start_date"),
+        primary_completion_date=extra.get("primary_completion_date"),
+        completion_date=extra.get("completion_date"),
+        enrollment=enrollment.get("count") if isinstance(enrollment.get("count"), int) else None,
+        enrollment_type=enrollment.get("type"),
+        arms=tuple(
+            Arm(str(a.get("label") or "unnamed arm"), a.get("type"))
+            for a in extra.get("arm_groups") or []
+            if isinstance(a, dict)
+        ),
+        results=tuple(results),
+        has_posted_results=bool(extra.get("has_results")),
+    )
+
+
 def study_view(
-    study: Study, records: list[Record], related: tuple[RelatedRef, ...], settings: Settings
+    study: Study,
+    records: list[Record],
+    related: tuple[RelatedRef, ...],
+    settings: Settings,
+    papers: dict[str, Study] | None = None,
 ) -> StudyView:
     topics, zone = settings.topics, ZoneInfo(settings.timezone)
     primary = next((r for r in records if r.id == study.primary_record_id), None)
     extra = (primary.data.get("extra") or {}) if primary else {}
+    registry = next((r for r in records if r.source == REGISTRY_SOURCE), None)
+    registration = None
+    if registry is not None and study.design == "trial-registration":
+        registration = registration_view(
+            {**registry.data, "source_id": registry.source_id}, papers or {}
+        )
     links = tuple(
         Link("other", f"{r.source}: {r.source_id}", str(r.data["url"]))
         for r in records
@@ -99,6 +166,7 @@ def study_view(
         issue=extra.get("issue"),
         pages=extra.get("pages"),
         feed_key=f"study/{study.id}",
+        registration=registration,
     )
 
 
@@ -123,9 +191,15 @@ def study_views(session: Session, studies: list[Study], settings: Settings) -> d
     others = q.studies_by_id(
         session, {link.from_study_id for link in links} | {link.to_study_id for link in links}
     )
+    pmids = {p for rs in records.values() for r in rs for p in _results_pmids(r)}
+    papers: dict[str, Study] = {}
+    if pmids:
+        for paper in session.exec(select(Study).where(col(Study.pmid).in_(sorted(pmids)))):
+            if paper.pmid:
+                papers[paper.pmid] = paper
     return {
         s.id or 0: study_view(
-            s, records.get(s.id or 0, []), _related(s.id or 0, links, others), settings
+            s, records.get(s.id or 0, []), _related(s.id or 0, links, others), settings, papers
         )
         for s in studies
     }

@@ -20,6 +20,8 @@ from digest.render.common import (
     html_env,
     period_text,
     published_text,
+    registry_summary,
+    results_summary,
     rfc3339,
     sample_size_text,
 )
@@ -79,8 +81,7 @@ def _digest_summary(digest: DigestView) -> str:
     for study in studies:
         label = design_label(study)
         counts[label] = counts.get(label, 0) + 1
-    noun = "study" if len(studies) == 1 else "studies"
-    text = f"{period_text(digest.period_start, digest.period_end)}: {len(studies)} new {noun}"
+    text = f"{period_text(digest.period_start, digest.period_end)}: {digest.headline}"
     if counts:
         text += " (" + ", ".join(f"{n} × {label}" for label, n in counts.items()) + ")"
     if digest.corrections:
@@ -92,7 +93,12 @@ def _digest_entry(feed: Element, digest: DigestView, site: SiteView) -> None:
     urls = Urls(site.settings.base_url)
     entry = _el(feed, "entry")
     _el(entry, "id", tag_uri(site.settings.tag_authority, f"digest/{digest.week}"))
-    _el(entry, "title", f"{one_line(digest.title)}: {digest.week}", type="text")
+    _el(
+        entry,
+        "title",
+        f"{one_line(digest.title)}: {digest.week_label} ({digest.week})",
+        type="text",
+    )
     _el(entry, "updated", rfc3339(digest.built_at))
     _el(entry, "link", rel="alternate", type="text/html", href=urls.digest(digest.week))
     _el(entry, "summary", _digest_summary(digest), type="text")
@@ -135,12 +141,19 @@ def _study_summary(study: StudyView) -> str:
     bits = [design_label(study)]
     if study.journal:
         bits.append(one_line(study.journal))
-    bits += [published_text(study.published), sample_size_text(study.sample_size)]
+    if study.design == "trial-registration":
+        registered = study.registration.registered if study.registration else None
+        bits.append("Registered " + published_text(registered or study.published))
+        if study.registration:
+            bits.append(registry_summary(study.registration))
+            bits.append(results_summary(study.registration)[0].removesuffix(":"))
+    else:
+        bits += [published_text(study.published), sample_size_text(study.sample_size)]
     text = ". ".join(bits) + "."
     if study.retracted:
         text = "RETRACTED: do not rely on its findings. " + text
     if study.key_finding:
-        text += f" Key finding, in the authors' words: “{one_line(study.key_finding)}”"
+        text += f" What the authors concluded, in their words: “{one_line(study.key_finding)}”"
     return text
 
 
