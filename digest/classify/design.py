@@ -23,6 +23,7 @@ from digest.classify.design_rules import (
     ABOUT_OTHERS,
     ANIMAL,
     ANIMAL_MESH,
+    BIBLIOMETRIC,
     CASE_ABSTRACT,
     CASE_TITLE,
     DESIGNS,
@@ -43,6 +44,7 @@ from digest.classify.design_rules import (
     OBSERVATIONAL_MESH,
     OWN_EXPERIMENT,
     OWN_SECTIONS,
+    OTHERS_REPORTED,
     OWN_STUDY,
     PROTOCOL_FUTURE,
     PROTOCOL_TITLE,
@@ -255,7 +257,10 @@ def _overview(view: TextView) -> DesignCall | None:
     own = view.own
     if len(own) < MIN_OVERVIEW_SENTENCES:
         return None
-    if any(OWN_EXPERIMENT.search(s.text) or CASE_ABSTRACT.search(s.text) for s in own):
+    if any(
+        OWN_EXPERIMENT.search(_blank(OTHERS_REPORTED, s.text)) or CASE_ABSTRACT.search(s.text)
+        for s in own
+    ):
         return None
     return DesignCall(
         "review", f"text: {len(own)} sentences, none reporting own methods or results"
@@ -290,7 +295,9 @@ TEXT_RULES: tuple[Callable[[TextView], DesignCall | None], ...] = (
     _title_only("notice", NOTICE_TITLE),
     _title_only("editorial", EDITORIAL_TITLE),
     _protocol,
-    _both("systematic-review", SR_TITLE, SR_ABSTRACT),
+    _title_only("systematic-review", SR_TITLE),
+    _both("review", BIBLIOMETRIC, BIBLIOMETRIC),
+    _abstract_only("systematic-review", SR_ABSTRACT),
     _guideline,
     _title_only("case-report", CASE_TITLE),
     _review,

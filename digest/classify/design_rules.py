@@ -171,6 +171,12 @@ REVIEW_ABSTRACT = _rx(
     r"provides an overview|examines the evidence)\b|\bbased on (a |the )?(selective |pertinent )?"
     r"(review of|publications|literature|the literature)\b"
 )
+# A study of the literature's publications (counts, citations, co-authorship, keyword maps):
+# it describes a field, it pools no effects, so it is a `review`, not a systematic review.
+BIBLIOMETRIC = _rx(
+    r"\b(bibliometrics?|scientometrics?|citation analys[ie]s|co-?citation analys[ie]s)\b|"
+    r"\b(citespace|vosviewer|bibliometrix)\b"
+)
 # "chart review" and friends are observational methods, not reviews
 NOT_REVIEW = _rx(
     r"\b(chart|record|records|retrospective|peer|case|file|notes|medical record|utili[sz]ation|"
@@ -249,9 +255,18 @@ OWN_EXPERIMENT = _rx(
     r"\b(was|were)\b|\bwe\s+(\w+\s+)?(examined|investigated|studied|measured|treated|exposed|"
     r"assessed|performed|conducted|enrolled|recruited|analy[sz]ed|used|tested|compared|found|"
     r"observed|identified|evaluated|randomi[sz]ed|report|present|describe|show|demonstrate|"
-    r"reveal|find|identify|propose)\b|\bhere,? we\b|\bour (results|data|findings|study)\b|"
-    r"\b(results|data|findings) (show|suggest|indicate|demonstrate|reveal)\b|"
+    r"reveal|find|identify|propose|develop|developed|build|built|train|trained|validate|"
+    r"validated|derive|derived|construct|constructed)\b|\bhere,? we\b|"
+    r"\bour (results|data|findings|study)\b|"
+    r"\b(results|data|findings) (show|suggest|indicate|demonstrate|reveal|establish)\b|"
     r"\b(this|the present|the current) (study|work|trial|experiment)\b"
+)
+# The impersonal passive of a review reporting others' work ("it was demonstrated that"):
+# blanked before OWN_EXPERIMENT is asked, so that "was" is not this paper's experiment.
+OTHERS_REPORTED = _rx(
+    r"\b(it|this|that) (was|were|has been|had been) (recently |previously |also |first )?"
+    r"(demonstrated|shown|reported|found|suggested|proposed|observed|hypothesi[sz]ed|"
+    r"established|argued|noted)\b"
 )
 MIN_OVERVIEW_SENTENCES = 4
 OWN_SECTIONS = frozenset({"objective", "methods", "results", "conclusions", "unlabelled",
