@@ -53,6 +53,7 @@ from digest.classify.design import (
     design_from_mesh,
     design_from_tags,
     has_randomisation,
+    rule_order,
     rule_patterns,
     text_design,
 )
@@ -75,7 +76,10 @@ __all__ = [
 
 # Bump when a rule changes meaning without a pattern changing (the hash covers patterns).
 # 3: key finding by kind precedence; registry and page kinds from the kinds' traits
-RULES_REVISION = "3"
+# 4: patient-information design; bibliometric analyses are reviews (asked before a
+#    systematic review's abstract cues); the overview rule ignores "it was demonstrated";
+#    the text rules' order is part of the hash
+RULES_REVISION = "4"
 BADGES = (
     "small-sample",
     "no-sham-control",
@@ -88,7 +92,16 @@ COMPARATORS = ("sham", "usual-care", "waitlist", "active")
 SMALL_SAMPLE = 50
 
 _NO_SIZE_DESIGNS = frozenset(
-    {"review", "guideline", "editorial", "notice", "case-report", "animal-or-lab", "other"}
+    {
+        "review",
+        "guideline",
+        "editorial",
+        "notice",
+        "case-report",
+        "animal-or-lab",
+        "other",
+        "patient-information",
+    }
 )
 _SIZE_BADGE_DESIGNS = frozenset(
     {"rct", "non-randomized-trial", "observational", "trial-registration", "protocol"}
@@ -124,9 +137,11 @@ def _rules_hash() -> str:
     parts = [
         RULES_REVISION,
         *rule_patterns(),
+        *rule_order(),
         *extract.rule_patterns(),
         *(p.pattern for p in vars(topic_rules).values() if isinstance(p, re.Pattern)),
         repr((sorted(_NO_SIZE_DESIGNS), sorted(_SIZE_BADGE_DESIGNS), SMALL_SAMPLE, BADGES)),
+        repr((DESIGNS, sorted(_NO_FINDING_DESIGNS))),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 

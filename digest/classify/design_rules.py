@@ -21,6 +21,7 @@ DESIGNS = (
     "case-report",
     "review",
     "animal-or-lab",
+    "patient-information",
     "editorial",
     "notice",
     "other",
@@ -132,20 +133,35 @@ SR_ABSTRACT = _rx(
     r"(studies|trials|RCTs|articles)\b|\bpooled (estimates?|effects?|odds|risk|mean|"
     r"standardi[sz]ed|SMD|RR|OR|hazard|prevalence)\b"
 )
+# "Guideline" means a clinical practice guideline (or consensus statement) issued by a
+# guideline body. A title or abstract that only *mentions* guidelines (compares, evaluates,
+# follows or audits them, or asks for research) is not one; patient fact sheets (NCCIH's
+# "What You Need To Know") are `patient-information`, which pages carry from sources.yaml.
+_BODY = (
+    r"(society|association|college|academy|working group|task force|panel|committee|"
+    r"network|federation|consortium|council|institute|organi[sz]ation)"
+)
 GUIDELINE_TITLE = _rx(
     r"\b(clinical practice guidelines?|practice guidelines?|guidelines? (for|on)|"
-    r"consensus (statement|guidelines?|recommendations?)|expert consensus|"
+    r"consensus (statements?|guidelines?|recommendations?)|expert consensus|"
     r"position (statement|paper)|practice parameters?|clinical practice recommendations?|"
-    r"recommendations (for|from|of the|on))\b|:\s*(a|an)?\s*guideline\b"
+    r"recommendations (for|from|of the|on))\b|:\s*(a|an)?\s*guideline\b|"
+    r"\bguidelines?\W{0,2}\s+(insights|version \d|update \d{4})|"
+    rf"\b{_BODY}'?s? (recommendations|guidelines?|consensus statement)\b"
 )
 GUIDELINE_TITLE_NOT = _rx(
     r"\b(adherence|compliance|concordan\w*|adherent|appraisal|implementation|uptake|"
-    r"awareness|knowledge|use of|quality of)\b"
+    r"awareness|knowledge|use of|quality of|comparison|comparing|compared|evaluation of|"
+    r"evaluating|following|review of|analysis of|practice patterns|survey|"
+    r"(future|further) research|research (agenda|priorities))\b"
 )
 GUIDELINE_ABSTRACT = _rx(
-    r"\b(this|the present|these|our) (clinical practice |updated )?guidelines?\b|"
+    r"\b(this|the present|our) (clinical practice |updated )?guidelines?\b|"
+    r"\b(this|these|the present|our) (\w+ ){0,2}guidelines? (was|were|has been|have been|is|are)"
+    r" (developed|updated|written|prepared|produced|issued|intended)\b|"
     r"\bguideline (panel|development group|committee)\b|\bconsensus (was|were) reached\b|"
     r"\b(recommendations|statements) were (developed|formulated|made|issued|drafted|agreed)\b"
+    r"(?![^.;]{0,60}\b(future|further) (research|studies|trials)\b)"
 )
 CASE_TITLE = _rx(
     r"\bcase reports?\b|\ba case of\b|\bcase series\b|:\s*(a )?case\b|\breport of (a|an|one|two|"
