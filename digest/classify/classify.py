@@ -4,7 +4,9 @@ Pure: records in, a `Classification` out; no I/O. Decisions worth knowing:
 
 - Design (digest/classify/design.py, tables in design_rules.py): records of a registry
   kind (`SourceTraits.registry`: ClinicalTrials.gov, ...) are always
-  `trial-registration`; a page of a `page_design` kind (NCCIH) carries extra["design"];
+  `trial-registration`; a page of a `page_design` kind (NCCIH) carries extra["design"]
+  (sources.yaml's `design:`; a "What You Need To Know" fact sheet is
+  `patient-information`, ranked below every design of evidence and never a guideline);
   then publication types
   (PubMed / Europe PMC / PMC); then the title and abstract text; MeSH only fills gaps,
   except Animals-without-Humans and cell/in-vitro headings: always `animal-or-lab`.
@@ -12,7 +14,7 @@ Pure: records in, a `Classification` out; no I/O. Decisions worth knowing:
   `rct`. A *protocol* of an RCT is `protocol` (no results). A secondary, post-hoc or
   economic analysis of an RCT stays `rct`, and `design_evidence` says "secondary analysis
   of a randomised trial", so the digest can say so without ranking it below cohorts.
-  A scoping review is `review`; a case series is `case-report` when its title says case
+  A scoping review and a bibliometric analysis are `review`; a case series is `case-report` when its title says case
   report/series, otherwise `observational`.
 - Topics (digest/classify/topics.py): MeSH exact + whole-word terms, exclude_terms
   blanked first, specific beats generic, negated and sham mentions do not count.
