@@ -176,6 +176,14 @@ def test_a_model_building_study_is_not_an_overview(topics: TopicModel) -> None:
     assert classify(_record("42309066"), topics).design != "review"
 
 
+def test_a_study_calling_itself_cross_sectional_is_not_a_trial(topics: TopicModel) -> None:
+    # PMID 31964691: "We conducted cross-sectional studies ..." drawing on "a registered
+    # clinical trial" for one of its four studies
+    result = classify(_record("31964691"), topics)
+    assert result.design == "observational"
+    assert "cross-sectional" in result.design_evidence
+
+
 @pytest.mark.parametrize(
     "source_id",
     [

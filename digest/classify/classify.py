@@ -14,8 +14,8 @@ Pure: records in, a `Classification` out; no I/O. Decisions worth knowing:
   `rct`. A *protocol* of an RCT is `protocol` (no results). A secondary, post-hoc or
   economic analysis of an RCT stays `rct`, and `design_evidence` says "secondary analysis
   of a randomised trial", so the digest can say so without ranking it below cohorts.
-  A scoping review and a bibliometric analysis are `review`; a case series is `case-report` when its title says case
-  report/series, otherwise `observational`.
+  A scoping review and a bibliometric analysis are `review`; a case series is
+  `case-report` when its title says case report/series, otherwise `observational`.
 - Topics (digest/classify/topics.py): MeSH exact + whole-word terms, exclude_terms
   blanked first, specific beats generic, negated and sham mentions do not count.
 - In scope: an intervention of the topic model and, if `require_condition`, a condition.
@@ -80,7 +80,8 @@ __all__ = [
 # 3: key finding by kind precedence; registry and page kinds from the kinds' traits
 # 4: patient-information design; bibliometric analyses are reviews (asked before a
 #    systematic review's abstract cues); the overview rule ignores "it was demonstrated";
-#    the text rules' order is part of the hash
+#    a study calling itself observational beats a mention of a trial; the text rules'
+#    order is part of the hash
 RULES_REVISION = "4"
 BADGES = (
     "small-sample",

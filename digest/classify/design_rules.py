@@ -251,6 +251,13 @@ OBSERVATIONAL = _rx(
     r"\blongitudinal\b|\bpropensity\b|\bmendelian randomi[sz]ation\b|\bdatabase\b|"
     r"\bcase series\b|\bsecondary data\b"
 )
+# This study calling itself observational ("we conducted cross-sectional studies"): beats a
+# mere mention of a trial it drew data from ("... in a registered clinical trial").
+OBSERVATIONAL_SELF = _rx(
+    r"\bwe (conducted|performed|carried out|undertook|did|designed)\b[^.;]{0,40}"
+    r"\b(cohort|cross-?sectional|case-?control|observational|population-based|"
+    r"registry-based|longitudinal) (study|studies|analysis|analyses|design)\b"
+)
 # A sentence that talks about other people's studies or future needs, not this one.
 ABOUT_OTHERS = _rx(
     r"\b(needed|warranted|required|necessary|should|future|further|recommend\w*|lack(ing|s)?|"
