@@ -4,7 +4,9 @@ Pure: records in, a `Classification` out; no I/O. Decisions worth knowing:
 
 - Design (digest/classify/design.py, tables in design_rules.py): records of a registry
   kind (`SourceTraits.registry`: ClinicalTrials.gov, ...) are always
-  `trial-registration`; a page of a `page_design` kind (NCCIH) carries extra["design"];
+  `trial-registration`; a page of a `page_design` kind (NCCIH) carries extra["design"]
+  (sources.yaml's `design:`; a "What You Need To Know" fact sheet is
+  `patient-information`, ranked below every design of evidence and never a guideline);
   then publication types
   (PubMed / Europe PMC / PMC); then the title and abstract text; MeSH only fills gaps,
   except Animals-without-Humans and cell/in-vitro headings: always `animal-or-lab`.
@@ -12,8 +14,8 @@ Pure: records in, a `Classification` out; no I/O. Decisions worth knowing:
   `rct`. A *protocol* of an RCT is `protocol` (no results). A secondary, post-hoc or
   economic analysis of an RCT stays `rct`, and `design_evidence` says "secondary analysis
   of a randomised trial", so the digest can say so without ranking it below cohorts.
-  A scoping review is `review`; a case series is `case-report` when its title says case
-  report/series, otherwise `observational`.
+  A scoping review and a bibliometric analysis are `review`; a case series is
+  `case-report` when its title says case report/series, otherwise `observational`.
 - Topics (digest/classify/topics.py): MeSH exact + whole-word terms, exclude_terms
   blanked first, specific beats generic, negated and sham mentions do not count.
 - In scope: an intervention of the topic model and, if `require_condition`, a condition.
@@ -53,6 +55,7 @@ from digest.classify.design import (
     design_from_mesh,
     design_from_tags,
     has_randomisation,
+    rule_order,
     rule_patterns,
     text_design,
 )
@@ -75,7 +78,11 @@ __all__ = [
 
 # Bump when a rule changes meaning without a pattern changing (the hash covers patterns).
 # 3: key finding by kind precedence; registry and page kinds from the kinds' traits
-RULES_REVISION = "3"
+# 4: patient-information design; bibliometric analyses are reviews (asked before a
+#    systematic review's abstract cues); the overview rule ignores "it was demonstrated";
+#    a study calling itself observational beats a mention of a trial; the text rules'
+#    order is part of the hash
+RULES_REVISION = "4"
 BADGES = (
     "small-sample",
     "no-sham-control",
@@ -88,7 +95,16 @@ COMPARATORS = ("sham", "usual-care", "waitlist", "active")
 SMALL_SAMPLE = 50
 
 _NO_SIZE_DESIGNS = frozenset(
-    {"review", "guideline", "editorial", "notice", "case-report", "animal-or-lab", "other"}
+    {
+        "review",
+        "guideline",
+        "editorial",
+        "notice",
+        "case-report",
+        "animal-or-lab",
+        "other",
+        "patient-information",
+    }
 )
 _SIZE_BADGE_DESIGNS = frozenset(
     {"rct", "non-randomized-trial", "observational", "trial-registration", "protocol"}
@@ -124,9 +140,11 @@ def _rules_hash() -> str:
     parts = [
         RULES_REVISION,
         *rule_patterns(),
+        *rule_order(),
         *extract.rule_patterns(),
         *(p.pattern for p in vars(topic_rules).values() if isinstance(p, re.Pattern)),
         repr((sorted(_NO_SIZE_DESIGNS), sorted(_SIZE_BADGE_DESIGNS), SMALL_SAMPLE, BADGES)),
+        repr((DESIGNS, sorted(_NO_FINDING_DESIGNS))),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 

@@ -23,6 +23,7 @@ from digest.classify.design_rules import (
     ABOUT_OTHERS,
     ANIMAL,
     ANIMAL_MESH,
+    BIBLIOMETRIC,
     CASE_ABSTRACT,
     CASE_TITLE,
     DESIGNS,
@@ -41,6 +42,8 @@ from digest.classify.design_rules import (
     NRT,
     OBSERVATIONAL,
     OBSERVATIONAL_MESH,
+    OBSERVATIONAL_SELF,
+    OTHERS_REPORTED,
     OWN_EXPERIMENT,
     OWN_SECTIONS,
     OWN_STUDY,
@@ -60,7 +63,7 @@ from digest.classify.design_rules import (
 )
 from digest.classify.text import Sentence, mesh_key
 
-__all__ = ["DESIGNS", "DesignCall", "TextView", "rule_patterns"]
+__all__ = ["DESIGNS", "DesignCall", "TextView", "rule_order", "rule_patterns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,27 +258,50 @@ def _overview(view: TextView) -> DesignCall | None:
     own = view.own
     if len(own) < MIN_OVERVIEW_SENTENCES:
         return None
-    if any(OWN_EXPERIMENT.search(s.text) or CASE_ABSTRACT.search(s.text) for s in own):
+    if any(
+        OWN_EXPERIMENT.search(_blank(OTHERS_REPORTED, s.text)) or CASE_ABSTRACT.search(s.text)
+        for s in own
+    ):
         return None
     return DesignCall(
         "review", f"text: {len(own)} sentences, none reporting own methods or results"
     )
 
 
-def _title_only(design: str, pattern: re.Pattern[str]) -> Callable[[TextView], DesignCall | None]:
-    return lambda view: _title_rule(view, design, pattern)
+_Rule = Callable[[TextView], DesignCall | None]
 
 
-def _abstract_only(
-    design: str, pattern: re.Pattern[str]
-) -> Callable[[TextView], DesignCall | None]:
-    return lambda view: _abstract_rule(view, design, pattern)
+def _named(rule: _Rule, name: str) -> _Rule:
+    """A rule with a name that says what it asks: the order of TEXT_RULES is part of
+    what the rules mean, so `rule_order` (and RULES_VERSION) lists these names."""
+    rule.__name__ = rule.__qualname__ = name
+    return rule
 
 
-def _both(
-    design: str, title: re.Pattern[str], abstract: re.Pattern[str]
-) -> Callable[[TextView], DesignCall | None]:
-    return lambda view: _title_rule(view, design, title) or _abstract_rule(view, design, abstract)
+def _pattern_name(pattern: re.Pattern[str]) -> str:
+    names = [k for k, v in globals().items() if v is pattern and k.isupper()]
+    return names[0] if names else pattern.pattern
+
+
+def _title_only(design: str, pattern: re.Pattern[str]) -> _Rule:
+    return _named(
+        lambda view: _title_rule(view, design, pattern),
+        f"title({design}, {_pattern_name(pattern)})",
+    )
+
+
+def _abstract_only(design: str, pattern: re.Pattern[str]) -> _Rule:
+    return _named(
+        lambda view: _abstract_rule(view, design, pattern),
+        f"abstract({design}, {_pattern_name(pattern)})",
+    )
+
+
+def _both(design: str, title: re.Pattern[str], abstract: re.Pattern[str]) -> _Rule:
+    return _named(
+        lambda view: _title_rule(view, design, title) or _abstract_rule(view, design, abstract),
+        f"title-or-abstract({design}, {_pattern_name(title)}, {_pattern_name(abstract)})",
+    )
 
 
 def _guideline(view: TextView) -> DesignCall | None:
@@ -286,11 +312,13 @@ def _guideline(view: TextView) -> DesignCall | None:
 # The text rules, strongest first. What a paper *is* (a notice, a protocol, a synthesis)
 # beats what it *mentions* (randomised trials, rats, cohorts); a design named in the title
 # beats one read from the abstract.
-TEXT_RULES: tuple[Callable[[TextView], DesignCall | None], ...] = (
+TEXT_RULES: tuple[_Rule, ...] = (
     _title_only("notice", NOTICE_TITLE),
     _title_only("editorial", EDITORIAL_TITLE),
     _protocol,
-    _both("systematic-review", SR_TITLE, SR_ABSTRACT),
+    _title_only("systematic-review", SR_TITLE),
+    _both("review", BIBLIOMETRIC, BIBLIOMETRIC),
+    _abstract_only("systematic-review", SR_ABSTRACT),
     _guideline,
     _title_only("case-report", CASE_TITLE),
     _review,
@@ -302,11 +330,17 @@ TEXT_RULES: tuple[Callable[[TextView], DesignCall | None], ...] = (
     _overview,
     _animal_abstract,
     _randomised_abstract,
+    _abstract_only("observational", OBSERVATIONAL_SELF),
     _abstract_only("non-randomized-trial", NRT),
     _abstract_only("qualitative", QUALITATIVE),
     _abstract_only("case-report", CASE_ABSTRACT),
     _abstract_only("observational", OBSERVATIONAL),
 )
+
+
+def rule_order() -> list[str]:
+    """The text rules' names in the order they are asked (part of RULES_VERSION)."""
+    return [rule.__name__ for rule in TEXT_RULES]
 
 
 def text_design(view: TextView) -> DesignCall | None:

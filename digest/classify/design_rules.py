@@ -21,6 +21,7 @@ DESIGNS = (
     "case-report",
     "review",
     "animal-or-lab",
+    "patient-information",
     "editorial",
     "notice",
     "other",
@@ -132,20 +133,35 @@ SR_ABSTRACT = _rx(
     r"(studies|trials|RCTs|articles)\b|\bpooled (estimates?|effects?|odds|risk|mean|"
     r"standardi[sz]ed|SMD|RR|OR|hazard|prevalence)\b"
 )
+# "Guideline" means a clinical practice guideline (or consensus statement) issued by a
+# guideline body. A title or abstract that only *mentions* guidelines (compares, evaluates,
+# follows or audits them, or asks for research) is not one; patient fact sheets (NCCIH's
+# "What You Need To Know") are `patient-information`, which pages carry from sources.yaml.
+_BODY = (
+    r"(society|association|college|academy|working group|task force|panel|committee|"
+    r"network|federation|consortium|council|institute|organi[sz]ation)"
+)
 GUIDELINE_TITLE = _rx(
     r"\b(clinical practice guidelines?|practice guidelines?|guidelines? (for|on)|"
-    r"consensus (statement|guidelines?|recommendations?)|expert consensus|"
+    r"consensus (statements?|guidelines?|recommendations?)|expert consensus|"
     r"position (statement|paper)|practice parameters?|clinical practice recommendations?|"
-    r"recommendations (for|from|of the|on))\b|:\s*(a|an)?\s*guideline\b"
+    r"recommendations (for|from|of the|on))\b|:\s*(a|an)?\s*guideline\b|"
+    r"\bguidelines?\W{0,2}\s+(insights|version \d|update \d{4})|"
+    rf"\b{_BODY}'?s? (recommendations|guidelines?|consensus statement)\b"
 )
 GUIDELINE_TITLE_NOT = _rx(
     r"\b(adherence|compliance|concordan\w*|adherent|appraisal|implementation|uptake|"
-    r"awareness|knowledge|use of|quality of)\b"
+    r"awareness|knowledge|use of|quality of|comparison|comparing|compared|evaluation of|"
+    r"evaluating|following|review of|analysis of|practice patterns|survey|"
+    r"(future|further) research|research (agenda|priorities))\b"
 )
 GUIDELINE_ABSTRACT = _rx(
-    r"\b(this|the present|these|our) (clinical practice |updated )?guidelines?\b|"
+    r"\b(this|the present|our) (clinical practice |updated )?guidelines?\b|"
+    r"\b(this|these|the present|our) (\w+ ){0,2}guidelines? (was|were|has been|have been|is|are)"
+    r" (developed|updated|written|prepared|produced|issued|intended)\b|"
     r"\bguideline (panel|development group|committee)\b|\bconsensus (was|were) reached\b|"
     r"\b(recommendations|statements) were (developed|formulated|made|issued|drafted|agreed)\b"
+    r"(?![^.;]{0,60}\b(future|further) (research|studies|trials)\b)"
 )
 CASE_TITLE = _rx(
     r"\bcase reports?\b|\ba case of\b|\bcase series\b|:\s*(a )?case\b|\breport of (a|an|one|two|"
@@ -170,6 +186,12 @@ REVIEW_ABSTRACT = _rx(
     r"\bscoping review\b|\bthis (article|paper|chapter|report) (reviews|summari[sz]es|discusses|"
     r"provides an overview|examines the evidence)\b|\bbased on (a |the )?(selective |pertinent )?"
     r"(review of|publications|literature|the literature)\b"
+)
+# A study of the literature's publications (counts, citations, co-authorship, keyword maps):
+# it describes a field, it pools no effects, so it is a `review`, not a systematic review.
+BIBLIOMETRIC = _rx(
+    r"\b(bibliometrics?|scientometrics?|citation analys[ie]s|co-?citation analys[ie]s)\b|"
+    r"\b(citespace|vosviewer|bibliometrix)\b"
 )
 # "chart review" and friends are observational methods, not reviews
 NOT_REVIEW = _rx(
@@ -229,6 +251,13 @@ OBSERVATIONAL = _rx(
     r"\blongitudinal\b|\bpropensity\b|\bmendelian randomi[sz]ation\b|\bdatabase\b|"
     r"\bcase series\b|\bsecondary data\b"
 )
+# This study calling itself observational ("we conducted cross-sectional studies"): beats a
+# mere mention of a trial it drew data from ("... in a registered clinical trial").
+OBSERVATIONAL_SELF = _rx(
+    r"\bwe (conducted|performed|carried out|undertook|did|designed)\b[^.;]{0,40}"
+    r"\b(cohort|cross-?sectional|case-?control|observational|population-based|"
+    r"registry-based|longitudinal) (study|studies|analysis|analyses|design)\b"
+)
 # A sentence that talks about other people's studies or future needs, not this one.
 ABOUT_OTHERS = _rx(
     r"\b(needed|warranted|required|necessary|should|future|further|recommend\w*|lack(ing|s)?|"
@@ -249,9 +278,18 @@ OWN_EXPERIMENT = _rx(
     r"\b(was|were)\b|\bwe\s+(\w+\s+)?(examined|investigated|studied|measured|treated|exposed|"
     r"assessed|performed|conducted|enrolled|recruited|analy[sz]ed|used|tested|compared|found|"
     r"observed|identified|evaluated|randomi[sz]ed|report|present|describe|show|demonstrate|"
-    r"reveal|find|identify|propose)\b|\bhere,? we\b|\bour (results|data|findings|study)\b|"
-    r"\b(results|data|findings) (show|suggest|indicate|demonstrate|reveal)\b|"
+    r"reveal|find|identify|propose|develop|developed|build|built|train|trained|validate|"
+    r"validated|derive|derived|construct|constructed)\b|\bhere,? we\b|"
+    r"\bour (results|data|findings|study)\b|"
+    r"\b(results|data|findings) (show|suggest|indicate|demonstrate|reveal|establish)\b|"
     r"\b(this|the present|the current) (study|work|trial|experiment)\b"
+)
+# The impersonal passive of a review reporting others' work ("it was demonstrated that"):
+# blanked before OWN_EXPERIMENT is asked, so that "was" is not this paper's experiment.
+OTHERS_REPORTED = _rx(
+    r"\b(it|this|that) (was|were|has been|had been) (recently |previously |also |first )?"
+    r"(demonstrated|shown|reported|found|suggested|proposed|observed|hypothesi[sz]ed|"
+    r"established|argued|noted)\b"
 )
 MIN_OVERVIEW_SENTENCES = 4
 OWN_SECTIONS = frozenset({"objective", "methods", "results", "conclusions", "unlabelled",
