@@ -44,6 +44,12 @@ DESIGNS: tuple[Design, ...] = (
     Design("protocol", "Study protocol", "planned", "Plan of a study"),
     Design("trial-registration", "Trial registration", "planned", "Plan of a study"),
     Design("animal-or-lab", "Animal or laboratory study", "preclinical", "Not in people"),
+    Design(
+        "patient-information",
+        "Patient information (not a guideline)",
+        "information",
+        "Patient information",
+    ),
     Design("editorial", "Editorial, comment or letter", "commentary", "Opinion"),
     Design("notice", "Erratum or retraction notice", "commentary", "Notice"),
     Design("other", "Other", "other", "Other"),

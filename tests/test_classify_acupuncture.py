@@ -33,6 +33,7 @@ from bench.eval_classify import (
 )
 from digest.classify import DESIGNS, RULES_VERSION, classify
 from digest.classify import design as design_module
+from digest.classify.classify import RULES_REVISION
 from digest.config import TopicModel, load_settings
 from digest.model import RecordData
 
@@ -290,7 +291,7 @@ def test_nccih_fact_sheet_is_patient_information(topics: TopicModel) -> None:
 def test_rules_revision_and_rule_order_are_in_the_fingerprint(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert RULES_VERSION.startswith("r4-")
+    assert RULES_VERSION.startswith(f"r{RULES_REVISION}-")
     names = design_module.rule_order()
     assert len(names) == len(set(names))
     before = classify_module._rules_hash()

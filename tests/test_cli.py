@@ -252,7 +252,9 @@ def test_subscribers_add_list_remove_erase(tmp_path: Path) -> None:
         (
             ["send", "--week", "2026-W47"],
             "run_send",
-            SimpleNamespace(sent=[], already_sent=[], failed=[], written=[], unconfirmed=[]),
+            SimpleNamespace(
+                sent=[], already_sent=[], failed=[], written=[], unconfirmed=[], held=None
+            ),
         ),
         (["run", "--week", "2026-W47"], "run_weekly", WeeklyResult(week="2026-W47")),
     ],

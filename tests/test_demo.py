@@ -28,7 +28,8 @@ def test_demo_writes_digest_site_emails_and_database(tmp_path: Path) -> None:
     for nct in ("nct01570127", "nct01722253", "nct02399969", "nct02510066", "nct02583334"):
         assert f"studies/nct-{nct}/" in markdown
         assert (out / "site" / "studies" / f"nct-{nct}" / "index.html").is_file()
-    assert "Trial registration (no results yet)" in markdown
+    assert "**Trial registration**" in markdown and "Registered " in markdown
+    assert "Trial status: " in markdown
     assert "were not about acupuncture for pain and are not listed" in markdown
     # the phthalate/cancer recordings are stored but kept out of the digest
     assert "phthalate" not in markdown.lower()

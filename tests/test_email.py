@@ -352,7 +352,9 @@ def test_message_is_multipart_alternative_with_rfc8058_headers() -> None:
     assert parsed.get_content_type() == "multipart/alternative"
     parts = list(parsed.iter_parts())
     assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
-    assert parsed["Subject"] == f"{SETTINGS.title}: 2026-W47 (7 new studies)"
+    assert parsed["Subject"] == (
+        f"{SETTINGS.title}, week of 16 Nov 2026: 7 studies newly found (were published earlier)"
+    )
     assert parsed["To"] == "Reader One <reader1@clinic1.example.org>"
     assert parsed["Date"] == "Mon, 23 Nov 2026 07:00:00 +0000"
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -21,11 +21,11 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy.engine import Engine
 
+from digest.classify.direction import direction_of
 from digest.classify.extract import key_finding
 from digest.ingest.run import import_files
 from digest.issue.assemble import assemble_week, site_view
 from digest.issue.context import registration_view as registry_facts
-from digest.issue.direction import direction_of
 from digest.model import Study
 from digest.render import build_site, render_digest_email_html, render_digest_text
 from digest.render.site import evidence_map

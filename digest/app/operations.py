@@ -125,6 +125,8 @@ def run_weekly(
 
 def _send(settings: Settings, engine: Engine, result: WeeklyResult) -> list[Path]:
     report = run_send(settings, engine, week=result.week)
+    if report.held:
+        result.failed_steps.append(f"send held: {report.held}")
     result.sent = len(report.sent)
     result.failed_steps += [f"email to {email}: {why}" for email, why in report.failed]
     return []

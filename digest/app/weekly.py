@@ -6,6 +6,7 @@ hand the result to the one writer (`digest.publish.site_writer`) or to SMTP.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -35,6 +36,8 @@ from digest.store import digests as q
 from digest.store.locks import acquire_scheduler_lock
 from digest.views import digest_from_json
 from digest.weeks import last_complete_week
+
+log = logging.getLogger(__name__)
 
 
 def build_week(
@@ -84,8 +87,15 @@ def send_week(
         return write_dry_run(engine, view, mail, dry_run)
     # One sender at a time per database (a CLI `digest send` beside the scheduler's weekly
     # run would otherwise both claim the same pending deliveries).
-    with (
-        acquire_scheduler_lock(engine, name="send"),
-        SmtpTransport(smtp_config_from_env(env)) as transport,
-    ):
-        return send_digest(engine, view, mail, transport)
+    with acquire_scheduler_lock(engine, name="send"):
+        if view.hold_send:
+            # a failed week is never mailed as a quiet one; a later successful run sends it
+            reason = (
+                "no source could be searched this week"
+                if not view.no_fetch_recorded
+                else ("no fetch ran this week")
+            )
+            log.warning("send of %s held: %s", week, reason)
+            return SendReport(week=week, held=reason)
+        with SmtpTransport(smtp_config_from_env(env)) as transport:
+            return send_digest(engine, view, mail, transport)

@@ -31,7 +31,8 @@ Pure: records in, a `Classification` out; no I/O. Decisions worth knowing:
   abstract and for registrations, protocols and notices (they have no findings).
 - Badges: small-sample (< 50, for trials, observational studies, registrations and
   protocols), no-sham-control (a trial whose comparator is not sham/placebo),
-  protocol-only (protocols, and registrations without posted results), animal-or-lab,
+  protocol-only (protocols, and registrations with neither posted results nor a results
+  paper they cite), animal-or-lab,
   no-abstract, non-english (no record says English). The status badges (retracted,
   erratum, preprint) are not the classifier's: they come from the study's own flags
   (`digest.facts.status_badges`), so badge, banner and corrections never disagree.
@@ -82,7 +83,7 @@ __all__ = [
 #    systematic review's abstract cues); the overview rule ignores "it was demonstrated";
 #    a study calling itself observational beats a mention of a trial; the text rules'
 #    order is part of the hash
-RULES_REVISION = "4"
+RULES_REVISION = "5"
 BADGES = (
     "small-sample",
     "no-sham-control",
@@ -370,7 +371,11 @@ def _badges(
         and str(registrations[0].extra.get("study_type") or "INTERVENTIONAL").upper()
         == "INTERVENTIONAL"
     )
-    has_results = any(r.extra.get("has_results") is True for r in registrations)
+    # results posted on the registry, or a results paper the registry cites
+    has_results = any(
+        r.extra.get("has_results") is True or any(x.kind == "results-in" for x in r.relations)
+        for r in registrations
+    )
     flags = {
         "small-sample": size is not None and size < SMALL_SAMPLE and design in _SIZE_BADGE_DESIGNS,
         "no-sham-control": trial and comparator != "sham",

@@ -3,7 +3,8 @@
 The order, in full (deterministic, documented because readers rely on it):
 1. design strength, `DESIGN_ORDER` (systematic-review > guideline > rct >
    non-randomized-trial > observational > qualitative > trial-registration > protocol >
-   review > case-report > animal-or-lab > editorial > notice > other; an unknown design
+   review > case-report > animal-or-lab > patient-information > editorial > notice >
+   other; an unknown design
    string sorts after all of them);
 2. sample size, largest first; unknown (None) after every known size;
 3. recency, `published` newest first; partial dates ("2024", "2024-05") sort as the start
@@ -36,6 +37,7 @@ DESIGN_ORDER = (
     "review",
     "case-report",
     "animal-or-lab",
+    "patient-information",
     "editorial",
     "notice",
     "other",

@@ -161,10 +161,9 @@ class PreparedDigest:
 
 
 def prepare_digest(digest: DigestView, mail: MailSettings) -> PreparedDigest:
-    studies = len(digest.studies())
-    noun = "study" if studies == 1 else "studies"
-    # bidi controls (U+202E, ...) never reach a subject line, whatever the stored title
-    subject = clean_text(one_line(f"{digest.title}: {digest.week} ({studies} new {noun})"))
+    # the view's honest subject ("newly found" vs "published this week"); bidi controls
+    # (U+202E, ...) never reach a subject line, whatever the stored title
+    subject = clean_text(one_line(digest.subject))
     return PreparedDigest(
         digest=digest,
         subject=subject,
@@ -404,6 +403,7 @@ class SendReport:
     unconfirmed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # email, reason
     written: list[Path] = field(default_factory=list)  # dry run files
+    held: str | None = None  # why nothing was sent (every source failed that week)
 
 
 def _active(ledger: DeliveryLedger, subscribers: Sequence[Subscriber] | None) -> list[Subscriber]:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from digest.issue.direction import Direction, direction_of
+from digest.classify.direction import Direction, direction_of
 from digest.render import sanitize
 from digest.views import (
     DESIGNS,

@@ -16,8 +16,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from digest.classify.direction import DIRECTION_LABELS, DIRECTIONS, direction_of
 from digest.config import Settings
-from digest.issue.direction import DIRECTION_LABELS, DIRECTIONS, direction_of
 from digest.render import atom, citations
 from digest.render.common import Urls, design_label, glossary_entries, html_env
 from digest.render.markdown import render_digest_markdown

@@ -37,6 +37,9 @@ def cmd_send(ctx: Context) -> int:
             file=ctx.out,
         )
         return EXIT_OK
+    if report.held:
+        print(f"error: {week}: send held: {report.held}; nothing was mailed", file=ctx.err)
+        return EXIT_FAILED
     print(
         f"{week}: sent to {len(report.sent)} subscriber(s), {len(report.already_sent)} "
         f"already had it, {len(report.failed)} refused",

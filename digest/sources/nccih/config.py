@@ -9,7 +9,7 @@ from digest.sources.base_config import SourceBase, Strict
 
 class NccihPage(Strict):
     url: str
-    design: Literal["guideline", "review"] = "review"
+    design: Literal["guideline", "review", "patient-information"] = "review"
     # CSS selectors tried in order for the main content (unverified against live pages)
     main_selectors: list[str] = Field(
         default_factory=lambda: ["main", "article", "#main-content", "[role=main]"]
