@@ -28,6 +28,10 @@ def test_demo_writes_digest_site_emails_and_database(tmp_path: Path) -> None:
     for nct in ("nct01570127", "nct01722253", "nct02399969", "nct02510066", "nct02583334"):
         assert f"studies/nct-{nct}/" in markdown
         assert (out / "site" / "studies" / f"nct-{nct}" / "index.html").is_file()
+    # the genuine acupuncture records the demo imports: NCT00065585 completed, results cited
+    assert "studies/nct-nct00065585/" in markdown
+    assert "Trial status: Completed" in markdown
+    assert "studies/pmid-22315807/" in markdown  # a genuine RCT of the 40 PubMed records
     assert "**Trial registration**" in markdown and "Registered " in markdown
     assert "Trial status: " in markdown
     assert "were not about acupuncture for pain and are not listed" in markdown
