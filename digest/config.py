@@ -5,10 +5,12 @@ Errors name the key path and, where the YAML tells us, the line: `sources[2].kin
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -93,6 +95,9 @@ def _checked_source_model(model: type[SourceBase]) -> type[SourceBase]:
 # The `sources:` entries: one arm per registered kind, told apart by `kind`.
 _SOURCE_MODELS = tuple(_checked_source_model(kind.config) for kind in KINDS.values())
 _KIND_NAMES = frozenset(KINDS)
+_KIND_MODELS: dict[str, type[BaseModel]] = {
+    kind: model for kind, model in zip(KINDS, _SOURCE_MODELS, strict=True)
+}
 if TYPE_CHECKING:
     SourceConfig = SourceBase
 else:
@@ -127,6 +132,8 @@ class Settings(_Strict):
     sources: list[SourceConfig]
     digest: DigestSettings = DigestSettings()
     email: EmailSettings = EmailSettings()
+    # the advertising rules `digest check-claims` and the condition pages hold wording to
+    claims_policy: Literal["uk-asa-cap", "au-ahpra", "none"] = "uk-asa-cap"
     # from the environment only
     ncbi_api_key: str | None = Field(default=None, repr=False)
 
@@ -185,12 +192,78 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last
+    one silently: two `schedule:` lines on one source leave the other one unused)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first on line {seen[key]})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _unique_mapping,
+)
+
+
+def _did_you_mean(loc: tuple[Any, ...], error: Mapping[str, Any]) -> str:
+    """' (did you mean `timezone`?)' for a misspelt key, from the model's own field names."""
+    if error.get("type") != "extra_forbidden" or not loc or not isinstance(loc[-1], str):
+        return ""
+    model = _model_at(loc[:-1])
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model a location inside Settings points at (sources by their kind)."""
+    model: type[BaseModel] = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if part in _KIND_NAMES:
+            found = _KIND_MODELS.get(part)
+            if found is None:
+                return None
+            model = found
+            continue
+        annotation = model.model_fields.get(part)
+        target = getattr(annotation, "annotation", None) if annotation else None
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            model = target
+        elif part == "sources":
+            continue
+        else:
+            return None
+    return model
+
+
 def parse_settings(text: str, env: dict[str, str] | None = None, origin: str = "") -> Settings:
     """Validate YAML text plus environment overrides. Pure: no file or os access."""
     env = env if env is not None else {}
     try:
-        raw = yaml.safe_load(text)
-        root = yaml.compose(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(
+            f"{origin or 'config'} is not valid YAML: {exc.problem or exc.context}{where}"
+        ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin or 'config'} is not valid YAML: {exc}") from exc
     except RecursionError as exc:
@@ -211,7 +284,8 @@ def parse_settings(text: str, env: dict[str, str] | None = None, origin: str = "
         line = _line_of(root, tuple(p for p in loc if p not in _KIND_NAMES))
         where = f"{origin}:{line}: " if origin and line else ""
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{where}{first['msg']}{more}", key=key) from exc
+        hint = _did_you_mean(tuple(p for p in loc), first)
+        raise ConfigError(f"{where}{first['msg']}{hint}{more}", key=key) from exc
 
 
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -222,4 +296,23 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
-    return parse_settings(text, dict(os.environ) if env is None else env, origin=str(path))
+    settings = parse_settings(text, dict(os.environ) if env is None else env, origin=str(path))
+    return relative_to(settings, path.parent)
+
+
+def relative_to(settings: Settings, folder: Path) -> Settings:
+    """Relative paths in the config (the SQLite file, the output folder) resolved against
+    the config file's folder, not the working directory: `--config` from anywhere, or a
+    systemd unit, finds the same database."""
+    update: dict[str, Any] = {}
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:" and not Path(path).is_absolute():
+            update["database_url"] = f"sqlite:///{(folder / path).resolve()}"
+    output = Path(settings.digest.output_dir)
+    if not output.is_absolute():
+        update["digest"] = settings.digest.model_copy(
+            update={"output_dir": str((folder / output).resolve())}
+        )
+    return settings.model_copy(update=update) if update else settings

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,6 +26,36 @@ from digest.errors import FetchError, redact, register_secret
 from digest.limits import Deadline
 
 log = logging.getLogger(__name__)
+
+_PLACEHOLDER_DOMAINS = ("example.org", "example.com", "example.net")
+
+
+def _offline_cause(exc: BaseException) -> str | None:
+    """'the name does not resolve' / 'the network is unreachable' when the machine is
+    offline or its DNS or proxy is wrong (no retry can help); None for other failures."""
+    seen: BaseException | None = exc
+    text = ""
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return "the name does not resolve (DNS)"
+        text += f" {type(seen).__name__} {seen}"
+        seen = seen.__cause__ or seen.__context__
+    lowered = text.lower()
+    if (
+        "nameresolutionerror" in lowered
+        or "name or service not known" in lowered
+        or ("temporary failure in name resolution" in lowered)
+    ):
+        return "the name does not resolve (DNS)"
+    if "network is unreachable" in lowered:
+        return "the network is unreachable"
+    return None
+
+
+def is_placeholder_address(address: str) -> bool:
+    """An address at a reserved example domain (RFC 2606): nobody reads it."""
+    return address.rsplit("@", 1)[-1].lower().endswith(_PLACEHOLDER_DOMAINS)
+
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 NCBI_HOST = "eutils.ncbi.nlm.nih.gov"
@@ -168,6 +199,7 @@ class Http:
     ) -> None:
         self.settings = settings
         self.contact_email = contact_email
+        self._warned_placeholder = False
         self.tool_name = tool_name
         self.ncbi_api_key = ncbi_api_key
         register_secret(ncbi_api_key)  # redacted by value wherever it shows up
@@ -212,6 +244,14 @@ class Http:
 
     def ncbi_params(self) -> dict[str, str]:
         """tool/email (and api_key) that every E-utilities request must carry."""
+        if is_placeholder_address(self.contact_email) and not self._warned_placeholder:
+            # NCBI contacts this address before blocking a tool that misbehaves
+            log.warning(
+                "contact_email is the placeholder %s: NCBI is told to write there; set "
+                "contact_email in sources.yaml to an address the clinic reads",
+                self.contact_email,
+            )
+            self._warned_placeholder = True
         params = {"tool": self.tool_name, "email": self.contact_email}
         if self.ncbi_api_key:
             register_secret(self.ncbi_api_key)
@@ -286,6 +326,14 @@ class Http:
                 last_problem = f"timed out ({type(exc).__name__})"
                 retry_after = None
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                offline = _offline_cause(exc)
+                if offline:  # retrying cannot help: fail at once, with the cause named
+                    host = urlsplit(url).hostname or url
+                    raise FetchError(
+                        f"cannot reach {host}: {offline}; check the network or proxy",
+                        source=source,
+                        url=redact(url),
+                    ) from exc
                 last_problem = f"connection failed or body cut short: {_short(exc)}"
                 retry_after = None
             except requests.RequestException as exc:  # bad URL or scheme, undecodable body

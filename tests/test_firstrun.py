@@ -4,6 +4,7 @@ commands never create a database, database URLs people paste are understood."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,61 @@ def test_database_urls_people_paste_are_mapped_to_the_driver(given: str, driver:
 def test_unsupported_database_urls_list_what_is_supported(given: str) -> None:
     with pytest.raises(ConfigError, match="supported: sqlite:///PATH"):
         database_url(given)
+
+
+def _write(tmp_path: Path, extra: str = "", source: str = "") -> Path:
+    """A small hand-made config in its own folder."""
+    config = tmp_path / "conf" / "sources.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        "database_url: sqlite:///data/digest.db\ncontact_email: digest@example.org\n"
+        "topics: {interventions: [{slug: acupuncture, label: Acupuncture, terms: [acupuncture]}],"
+        " conditions: [{slug: pain, label: Pain, terms: [pain]}]}\n"
+        f"{extra}sources:\n{source or '  []'}\n"
+    )
+    return config
+
+
+def test_a_duplicate_key_is_refused_with_both_lines(tmp_path: Path) -> None:
+    config = _write(tmp_path, "timezone: UTC\ntimezone: Europe/London\n")
+    code, _, err = run("--config", str(config), "config", "check")
+    assert code == 2
+    assert "duplicate key 'timezone' (first on line 4)" in err and "line 5" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
+    config = _write(tmp_path, "timezon: UTC\n")
+    code, _, err = run("--config", str(config), "config", "check")
+    assert code == 2 and "did you mean `timezone`?" in err
+
+
+def test_paths_resolve_against_the_config_file_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _write(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("DIGEST_DATABASE_URL", raising=False)
+    code, _, err = run("--config", str(config), "init", "--yes")
+    assert code == 0, err
+    assert (config.parent / "data" / "digest.db").is_file()
+    assert not (elsewhere / "data").exists()
+
+
+def test_offline_fails_fast_naming_dns_and_warns_about_the_placeholder_contact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = "  - {name: pm, kind: pubmed, query: acupuncture, base_url: 'http://nowhere.invalid'}"
+    config = _write(tmp_path, source=source)
+    assert run("--config", str(config), "init")[0] == 0
+    started = time.monotonic()
+    code, _, err = run("--config", str(config), "fetch")
+    assert code == 1
+    assert "cannot reach nowhere.invalid: the name does not resolve (DNS)" in err
+    assert "check the network or proxy" in err
+    assert time.monotonic() - started < 30  # no retry loop for a name that cannot resolve
+    logged = capsys.readouterr().err  # the log handler writes to the process's stderr
+    assert "retry" not in logged
+    assert "contact_email is the placeholder digest@example.org" in logged

@@ -11,14 +11,12 @@ from digest.app.cli.exits import UsageError
 from digest.claims import EvidenceIndex, run_check_claims
 from digest.ingest.run import make_http
 
-DEFAULT_POLICY = "uk-asa-cap"
-
 
 def cmd_check_claims(ctx: Context) -> int:
     """Exit 0: nothing flagged; 1: something flagged; 2: unreadable input or bad usage."""
     source: str = ctx.args.source
     content, name = _read(ctx, source)
-    policy = ctx.args.policy or getattr(ctx.settings, "claims_policy", None) or DEFAULT_POLICY
+    policy = ctx.args.policy or ctx.settings.claims_policy
     evidence = EvidenceIndex.from_topics(ctx.settings.topics, ctx.settings.digest.site_url)
     fmt = cast(Literal["text", "json"], ctx.args.format)
     output, code = run_check_claims(content, name, fmt, policy, evidence)
