@@ -80,16 +80,45 @@ class TopicModel(_Strict):
 
 def _checked_source_model(model: type[SourceBase]) -> type[SourceBase]:
     """A kind's config model (from its `sources/<kind>/config.py`) with the crontab check
-    every `schedule` gets here."""
+    every `schedule` and the http(s) check every fetched address gets here."""
+    validators: dict[str, Any] = {
+        "_cron": field_validator("schedule")(_check_cron),
+        "_urls": model_validator(mode="after")(_check_source_urls),
+    }
     return create_model(
         model.__name__,
         __base__=model,
         __module__=model.__module__,
-        __validators__={
-            "_cron": field_validator("schedule")(_check_cron),
-            "_base_url": field_validator("base_url")(_check_http_url),
-        },
+        __validators__=validators,
     )
+
+
+def _check_source_urls(source: SourceBase) -> SourceBase:
+    """Every address a source fetches is an http(s) URL: `url`, `base_url`, `*_url`, each
+    of NCCIH's `feeds` and `pages[].url` (a scheme-less address would only fail in fetch)."""
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, f"{key}.{name}" if key else name)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if key.endswith("feeds") and isinstance(item, str):
+                    _check_named_url(item, f"{key}[{index}]")
+                else:
+                    walk(item, f"{key}[{index}]")
+        elif isinstance(value, str) and key.rsplit(".", 1)[-1].endswith("url"):
+            _check_named_url(value, key)
+
+    walk(source.model_dump(), "")
+    return source
+
+
+def _check_named_url(value: str, key: str) -> None:
+    try:
+        _check_http_url(value)
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from exc
 
 
 # The `sources:` entries: one arm per registered kind, told apart by `kind`.

@@ -152,3 +152,17 @@ def test_offline_fails_fast_naming_dns_and_warns_about_the_placeholder_contact(
     logged = capsys.readouterr().err  # the log handler writes to the process's stderr
     assert "retry" not in logged
     assert "contact_email is the placeholder digest@example.org" in logged
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "  - {name: j, kind: rss, url: www.liebertpub.com/feed}",
+        "  - {name: n, kind: nccih, feeds: ['ftp://www.nccih.nih.gov/news/rss']}",
+        "  - {name: m, kind: pubmed, query: x, base_url: 'localhost:8000'}",
+    ],
+)
+def test_a_fetched_address_without_http_is_a_config_error(tmp_path: Path, source: str) -> None:
+    code, _, err = run("--config", str(_write(tmp_path, source=source)), "config", "check")
+    assert code == 2 and "not an http(s):// URL" in err
+    assert len(err.strip().splitlines()) == 1
