@@ -275,3 +275,21 @@ def test_commands_that_run_a_job_go_through_operations(
     assert code == 0, err
     [(settings, engine, *_)] = calls
     assert settings.sources[0].name == "pm" and str(engine.url).endswith("d.db")
+
+
+def test_parse_help_lists_exactly_the_registry() -> None:
+    from digest.app.cli.parsers import PARSE_KINDS
+    from digest.sources import IMPORT_FORMATS, KINDS
+
+    assert sorted(PARSE_KINDS) == sorted([*KINDS, *IMPORT_FORMATS])
+
+
+def test_parse_with_a_context_gives_the_stored_record(tmp_path: Path) -> None:
+    page = ROOT / "digest" / "recordings" / "nccih" / "handmade_nccih_lowback_v1.html"
+    context = (
+        '{"url": "https://www.nccih.nih.gov/health/low-back-pain", "design": "patient-information"}'
+    )
+    code, out, err = run("parse", "nccih", str(page), "--context", context)
+    assert code == 0, err
+    [line] = out.splitlines()
+    assert '"url": "https://www.nccih.nih.gov/health/low-back-pain"' in line

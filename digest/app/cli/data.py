@@ -70,7 +70,7 @@ def cmd_parse(ctx: Context) -> int:
         payload = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    result = parser(payload)
+    result = parser(payload, ctx.args.context)
     for record in result.records:
         print(record.to_json(), file=ctx.out)
     for warning in result.warnings:

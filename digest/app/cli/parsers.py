@@ -9,6 +9,7 @@ the arguments are known (tests/test_cli.py checks every handler resolves).
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -18,6 +19,14 @@ from digest.weeks import parse_week
 
 if TYPE_CHECKING:  # argparse's subparsers type is private and generic only to type checkers
     _Sub: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+# The kinds and import formats of the registry, written out so that `digest --help` does not
+# import the parsers; tests/test_cli.py checks this list against digest.sources.
+PARSE_KINDS = (
+    *("pubmed", "clinicaltrials", "europepmc", "pubmed_rss", "rss", "nccih", "crossref"),
+    *("jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy"),
+)
 
 
 def parse_date(text: str) -> date:
@@ -82,12 +91,16 @@ def add_data_parsers(sub: _Sub) -> None:
     parse = _add(
         sub, "parse", "data:cmd_parse", "parse a saved payload and print records as JSON Lines"
     )
-    parse.add_argument(
-        "kind",
-        help="source kind: pubmed, clinicaltrials, europepmc, "
-        "pubmed_rss, rss, nccih, clinicaltrials-legacy, medline",
-    )
+    parse.add_argument("kind", help=f"a source kind or import format: {', '.join(PARSE_KINDS)}")
     parse.add_argument("file", type=Path)
+    parse.add_argument(
+        "--context",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help="what the parser needs besides the body, as stored with the payload, e.g. "
+        '\'{"url": "https://www.nccih.nih.gov/health/...", "design": "review"}\'',
+    )
 
     imp = _add(
         sub,
