@@ -16,9 +16,10 @@ from digest.config import Settings, Topic
 
 if TYPE_CHECKING:
     pass
-from digest.facts import LINK_NOTICE_KINDS, NOTICE_KINDS
+from digest.facts import LINK_NOTICE_KINDS, NOTICE_KINDS, find_pmid_in_url
 from digest.issue.rank import Rankable, rank, split_corrections
 from digest.model import FetchRun, Record, Study, StudyLink
+from digest.sources import traits_of
 from digest.sources.changes import NOTICE_KIND_OF_LABEL
 from digest.store import digests as q
 from digest.views import (
@@ -57,9 +58,6 @@ def week_bounds(week: str, timezone: str) -> tuple[date, date, datetime, datetim
 def _tags(slugs: Iterable[str], topics: Iterable[Topic]) -> tuple[Tag, ...]:
     labels = {t.slug: t.label for t in topics}
     return tuple(Tag(s, labels.get(s, s)) for s in slugs)
-
-
-REGISTRY_SOURCE = "clinicaltrials"
 
 
 def _results_pmids(record: Record) -> list[str]:
@@ -123,7 +121,7 @@ def study_view(
     topics, zone = settings.topics, ZoneInfo(settings.timezone)
     primary = next((r for r in records if r.id == study.primary_record_id), None)
     extra = (primary.data.get("extra") or {}) if primary else {}
-    registry = next((r for r in records if r.source == REGISTRY_SOURCE), None)
+    registry = next((r for r in records if traits_of(r.source).registry), None)
     registration = None
     if registry is not None and study.design == "trial-registration":
         registration = registration_view(
@@ -132,7 +130,10 @@ def study_view(
     links = tuple(
         Link("other", f"{r.source}: {r.source_id}", str(r.data["url"]))
         for r in records
-        if r.data.get("url") and r.source not in ("pubmed", "clinicaltrials")
+        # the PubMed and registry pages are linked from their ids already
+        if r.data.get("url")
+        and not traits_of(r.source).registry
+        and not find_pmid_in_url(str(r.data["url"]))
     )
     return StudyView(
         slug=study.slug,
@@ -336,9 +337,11 @@ def _changes(
             study_title=study.title if study else record.data.get("title"),
             url=record.data.get("url"),
         )
-        if record.source == "nccih":
-            guidance.append(dataclasses.replace(view, what="NCCIH guidance changed"))
-        elif record.source == "clinicaltrials" and (study is None or study.in_scope):
+        traits = traits_of(record.source)
+        if traits.page_design:  # a watched guidance page (NCCIH)
+            name = traits.label.split(" (")[0] or record.source
+            guidance.append(dataclasses.replace(view, what=f"{name} guidance changed"))
+        elif traits.registry and (study is None or study.in_scope):
             registrations.append(dataclasses.replace(view, what="registration updated"))
     return tuple(registrations), tuple(guidance)
 

@@ -109,7 +109,8 @@ class SourceTraits:
       records (Europe PMC's MED:/PMC:/PPR: ids, NCCIH's canonical page URL, ...);
     - `describe_change`: how a change of one of its records reads to a person;
     - `page_design`: its records carry the design of the page they are (NCCIH);
-    - `demo_api_path`: where its real API lives below the replay server's root.
+    - `demo_api_path`: where its real API lives below the replay server's root;
+    - `label`: the source in a reader's words ("ClinicalTrials.gov (trial registry)").
     """
 
     record_sources: tuple[str, ...]
@@ -119,6 +120,7 @@ class SourceTraits:
     describe_change: ChangeDescriber | None = None
     page_design: bool = False
     demo_api_path: str | None = None
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ KIND = SourceKind(
     description="ClinicalTrials.gov API v2 studies (JSON)",
     traits=SourceTraits(
         record_sources=("clinicaltrials",),
+        label="ClinicalTrials.gov (trial registry)",
         precedence=4,
         registry=True,
         own_identifiers=registration_identifiers,

@@ -14,6 +14,7 @@ KIND = SourceKind(
     description="Crossref REST works: retraction and correction notices (cursor paging)",
     traits=SourceTraits(
         record_sources=("crossref",),
+        label="Crossref (publishers' DOI registry)",
         precedence=1,  # the DOI registry: publisher-deposited metadata
         describe_change=describe_notices,
     ),

@@ -15,6 +15,7 @@ KIND = SourceKind(
     description="Europe PMC REST search (core JSON, preprints included)",
     traits=SourceTraits(
         record_sources=("europepmc",),
+        label="Europe PMC",
         precedence=2,  # mirrors PubMed with less detail
         own_identifiers=europepmc_identifiers,
         describe_change=describe_notices,

@@ -15,6 +15,7 @@ KIND = SourceKind(
     description="NCCIH news feed and health-topic page watcher",
     traits=SourceTraits(
         record_sources=("nccih", "nccih-news"),
+        label="NCCIH (US National Center for Complementary and Integrative Health)",
         precedence=3,
         own_identifiers=nccih_identifiers,
         describe_change=describe_page_change,

@@ -15,6 +15,7 @@ KIND = SourceKind(
     description="PubMed via E-utilities (esearch + efetch XML)",
     traits=SourceTraits(
         record_sources=("pubmed",),
+        label="PubMed",
         precedence=0,  # curated: the best field values
         own_identifiers=pubmed_identifiers,
         describe_change=describe_notices,

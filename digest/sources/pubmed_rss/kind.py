@@ -11,5 +11,7 @@ KIND = SourceKind(
     fetch=fetch_pubmed_rss,
     parse=parse_pubmed_rss_page,
     description="a PubMed 'Create RSS' feed",
-    traits=SourceTraits(record_sources=("pubmed_rss",), precedence=1),
+    traits=SourceTraits(
+        record_sources=("pubmed_rss",), label="PubMed (saved search feed)", precedence=1
+    ),
 )

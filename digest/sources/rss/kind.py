@@ -11,5 +11,7 @@ KIND = SourceKind(
     fetch=fetch_rss,
     parse=parse_rss,
     description="any RSS/Atom feed",
-    traits=SourceTraits(record_sources=("rss",), precedence=1),  # a journal's own feed
+    traits=SourceTraits(
+        record_sources=("rss",), label="a journal's news feed", precedence=1
+    ),  # a journal's own feed
 )
