@@ -21,6 +21,9 @@ system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@test -f .cache/axe/node_modules/axe-core/axe.min.js || { \
+	  command -v npm >/dev/null 2>&1 || { echo "npm is missing (for axe-core): apt-get install npm" >&2; exit 1; }; \
+	  mkdir -p .cache/axe && npm install --silent --prefix .cache/axe axe-core@4 >/dev/null; }
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
 	  command -v pg_ctlcluster >/dev/null 2>&1 && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
 	  pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not running on 127.0.0.1:5432" >&2; exit 1; }; }
@@ -32,9 +35,11 @@ lint: install
 	$(BIN)/ruff check digest tests bench
 	$(BIN)/ruff format --check digest tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
+# axe-core (npm) checks the site's accessibility in the browser tests
 test: install system-deps lint
-	$(BIN)/pytest -q
+	DIGEST_AXE_JS=$(CURDIR)/.cache/axe/node_modules/axe-core/axe.min.js $(BIN)/pytest -q
 
 bench: install
 	$(BIN)/python -m bench
