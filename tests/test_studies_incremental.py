@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -172,7 +173,7 @@ def check(
     migrate(incremental)
     arrivals = [records[i] for i in order]
     bounds = [0, *sorted(set(cuts)), len(arrivals)]
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         _save(incremental, arrivals[start:end])
         _refresh(incremental, topics, full=False)
     _save(incremental, [changed[i] for i in sorted(changed)])

@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -90,8 +91,8 @@ def refresh_changed(
 
 
 def _totals(session: Session, summary: RefreshSummary) -> None:
-    def count(query: object) -> int:
-        return int(session.execute(query).scalar() or 0)  # type: ignore[call-overload]
+    def count(query: Any) -> int:
+        return int(session.execute(query).scalar() or 0)
 
     summary.studies = count(select(func.count()).select_from(Study))
     summary.links = count(select(func.count()).select_from(StudyLink))
@@ -134,15 +135,15 @@ class _Chunk:
             for row in self.session.exec(orm_select(Record).where(col(Record.id).in_(batch))):
                 self.rows[row.id or 0] = row
         for rid in self.ids:
-            row = self.rows.get(rid)
-            if row is None or row.deleted:
+            stored = self.rows.get(rid)
+            if stored is None or stored.deleted:
                 continue
-            if record_problem(row.data) is not None:
-                self.entries[rid] = (row.content_hash, None)
+            if record_problem(stored.data) is not None:
+                self.entries[rid] = (stored.content_hash, None)
                 continue
-            record = RecordData.from_json_dict(row.data)
+            record = RecordData.from_json_dict(stored.data)
             entry = index_entry(record)
-            self.live[rid], self.entries[rid] = record, (row.content_hash, entry)
+            self.live[rid], self.entries[rid] = record, (stored.content_hash, entry)
         delta: Counter[str] = Counter()
         for row_ in old.values():
             delta.subtract(row_.words)
@@ -243,9 +244,13 @@ class _Chunk:
                 others |= self.chunk_words.get(word, set())
                 for other in others:
                     row = self.info.get(other)
-                    if row is not None and word in row.chosen and other != rid:
-                        if near_title_candidate(me.title, row.title):
-                            found.add(other)
+                    if (
+                        row is not None
+                        and word in row.chosen
+                        and other != rid
+                        and near_title_candidate(me.title, row.title)
+                    ):
+                        found.add(other)
         return found
 
     def _study_neighbours(self, ids: Collection[int]) -> set[int]:
@@ -256,10 +261,8 @@ class _Chunk:
     def _pair_neighbours(self, ids: Collection[int]) -> set[int]:
         found = {other for pair in self.decisions if pair & set(ids) for other in pair}
         for batch in batches(sorted(ids)):
-            query = select(DuplicateCandidate.record_a_id, DuplicateCandidate.record_b_id).where(
-                col(DuplicateCandidate.record_a_id).in_(batch)
-                | col(DuplicateCandidate.record_b_id).in_(batch)
-            )
+            a, b = col(DuplicateCandidate.record_a_id), col(DuplicateCandidate.record_b_id)
+            query = select(a, b).where(a.in_(batch) | b.in_(batch))
             for a, b in self.session.execute(query):
                 found.update((a, b))
         return found
@@ -271,9 +274,8 @@ class _Chunk:
     def _members_linked_to(self, studies: Collection[int]) -> set[int]:
         linked: set[int] = set()
         for batch in batches(sorted(studies)):
-            query = select(StudyLink.from_study_id, StudyLink.to_study_id).where(
-                col(StudyLink.from_study_id).in_(batch) | col(StudyLink.to_study_id).in_(batch)
-            )
+            a, b = col(StudyLink.from_study_id), col(StudyLink.to_study_id)
+            query = select(a, b).where(a.in_(batch) | b.in_(batch))
             for a, b in self.session.execute(query):
                 linked.update((a, b))
         members = index_store.members_of_studies(self.session, linked)
@@ -353,7 +355,7 @@ class _Chunk:
         for batch in batches(missing):
             query = orm_select(Record).where(col(Record.id).in_(batch))
             for row in self.session.exec(query.execution_options(yield_per=500)):
-                by_id[row.id] = row
+                by_id[row.id or 0] = row
         records = {
             rid: self.live[rid] if rid in self.live else RecordData.from_json_dict(row.data)
             for rid, row in by_id.items()
@@ -384,7 +386,7 @@ class _Chunk:
         wanted |= {f"{s}-{n}" for s in list(wanted) for n in (2, 3, 4)}
         clashing: set[int] = set()
         for batch in batches(sorted(wanted)):
-            query = select(Study.id).where(col(Study.slug).in_(batch))
+            query = select(col(Study.id)).where(col(Study.slug).in_(batch))
             clashing.update(sid for (sid,) in self.session.execute(query) if sid not in pool)
         members = index_store.members_of_studies(self.session, clashing)
         return {rid for group in members.values() for rid in group}
