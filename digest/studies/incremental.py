@@ -2,37 +2,32 @@
 
 A record is *dirty* when the index has no row for it, its content hash changed, or it
 was deleted (`index_store.dirty_records`). Dirty records are processed in chunks (all
-already-indexed ones in the first, new ones `CHUNK` at a time: a base import of 100k
-records never holds the archive in memory). For each chunk:
+already-indexed ones in the first, new ones `CHUNK` at a time, so a base import never
+holds the archive in memory). For each chunk:
 
 1. **word frequencies**: the chunk's title words change the archive-wide counts
-   (`StudyWordCount`); every record carrying a word whose count moved inside or across
-   the blocking range (`blocking_relevant`) gets its blocking words recomputed, and
-   those whose blocking words changed are *rechosen*. Blocking stays global, as in the
-   full run: `cluster(word_counts=...)` ranks words by the archive's counts.
+   (`StudyWordCount`); records carrying a word whose count moved inside or across the
+   blocking range (`blocking_relevant`) get their blocking words recomputed; one that
+   gained or lost a blocking word it shares with a near title seeds the run. Blocking
+   stays global: `cluster(word_counts=...)` ranks words by the archive's counts.
 2. **seeds**: the chunk's live records, the other members of the chunk records' stored
-   studies, their open candidates and every record sharing a key with their *old* index
-   rows, records of studies linked to those studies, rechosen records, records of
-   changed human decisions.
+   studies, their open candidates, records sharing a key with their *old* index rows,
+   records of studies linked to those studies, those of step 1 and of changed decisions.
 3. **core** = the closure of the seeds over *join edges*: a shared id / title / version
    key (`MERGE_ROLES`), a shared blocking word with titles close enough to be scored
    (`near_title_candidate`), a decision, an open candidate, the same stored study.
    Every union, conflict, distrusted identifier or possible duplicate `cluster()` can
    produce involves records joined by such edges, so the core is a union of whole
-   components: `cluster(core)` gives exactly what a run over the whole archive gives for
-   these records, and records outside it keep their studies.
+   components: `cluster(core)` gives what a run over the whole archive gives for these
+   records, and records outside it keep their studies.
 4. **H1** = the join closure of records sharing any key with the core (links: relations,
    notices, trials) or in a study linked to a core study; **H2** the same around H1.
    The run clusters core + H1 + H2; studies, flags and links are rewritten for core and
-   H1 (whose links and flags are then complete), H2 is context only.
-5. slugs must be unique across all studies: when a new slug equals that of a study
-   outside the run (or its "-2".."-4" forms), that study joins the seeds and the chunk
-   is planned again.
-
-The rules that are global in `cluster()` are kept exact this way: rare-word blocking
-uses the stored archive-wide counts; `_MAX_BLOCK`, `_MAX_TITLE_GROUP` and
-`_MAX_TRIAL_GROUP` apply to a block, a title group, a trial group, which the closures
-always hold whole (all their members share the key or the word).
+   H1 (whose links and flags are then complete); H2 is context only.
+5. slugs are unique across all studies: a study outside the run holding a new slug (or
+   its "-2".."-4" forms) joins the seeds, and the chunk is planned again.
+The caps (`_MAX_BLOCK`, `_MAX_TITLE_GROUP`, `_MAX_TRIAL_GROUP`) hold: blocks, title and
+trial groups are always whole in a closure (their members share the word or key).
 """
 
 from __future__ import annotations
@@ -41,9 +36,8 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
@@ -86,26 +80,11 @@ def refresh_changed(
             session.flush()
             session.expunge_all()
     index_store.save_state(session, rules, decisions)
-    _totals(session, summary)
+    totals = index_store.totals(session)
+    summary.studies, summary.links = totals["studies"], totals["links"]
+    summary.possible_duplicates = totals["possible_duplicates"]
+    summary.skipped_records = totals["unusable"]
     return summary
-
-
-def _totals(session: Session, summary: RefreshSummary) -> None:
-    def count(query: Any) -> int:
-        return int(session.execute(query).scalar() or 0)
-
-    summary.studies = count(select(func.count()).select_from(Study))
-    summary.links = count(select(func.count()).select_from(StudyLink))
-    summary.possible_duplicates = count(
-        select(func.count())
-        .select_from(DuplicateCandidate)
-        .where(col(DuplicateCandidate.decision).is_(None))
-    )
-    summary.skipped_records = count(
-        select(func.count())
-        .select_from(index_store.INDEX)
-        .where(index_store.INDEX.c.kind == "unusable")
-    )
 
 
 @dataclass
@@ -124,6 +103,7 @@ class _Chunk:
     chunk_words: dict[str, set[int]] = field(default_factory=dict)
     word_counts: dict[str, int] = field(default_factory=dict)
     rechosen: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    rechosen_seeds: set[int] = field(default_factory=set)
     study_of: dict[int, int | None] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ loading
@@ -174,10 +154,11 @@ class _Chunk:
         candidates = {rid for w in moving for rid in holders.get(w, ())} - set(self.ids)
         rows = index_store.rows_of(self.session, candidates - self.pending)
         self._ensure_counts(w for row in rows.values() for w in row.words)
+        old: dict[int, tuple[str, ...]] = {}
         for rid, row in rows.items():
             new = chosen_words(row.words, self.word_counts)
             if new != row.chosen:
-                self.rechosen[rid] = new
+                self.rechosen[rid], old[rid] = new, row.chosen
                 row.chosen = new
             self.info[rid] = row
         for rid, (digest, entry) in self.entries.items():
@@ -191,6 +172,27 @@ class _Chunk:
                 self.chunk_keys.setdefault(key, set()).add((rid, role))
             for word in chosen:
                 self.chunk_words.setdefault(word, set()).add(rid)
+        self._pairs_moved(old)
+
+    def _pairs_moved(self, old: dict[int, tuple[str, ...]]) -> None:
+        """Seeds from rechosen records: only a record that gained or lost a blocking word
+        shared with a near title (a pair blocking may newly score, or no longer) matters."""
+        moved = {rid: set(old[rid]) ^ set(new) for rid, new in self.rechosen.items()}
+        words = {w for changed in moved.values() for w in changed}
+        holders = index_store.postings(self.session, words)
+        self._load_nodes({r for w in words for r in holders.get(w, ())} - self.pending)
+        in_chunk: dict[str, set[int]] = {}
+        for rid, (_, entry) in self.entries.items():
+            for word in entry.words if entry else ():
+                in_chunk.setdefault(word, set()).add(rid)
+        for rid, changed in moved.items():
+            title = self.info[rid].title
+            for word in changed:
+                others = {o for o in holders.get(word, ()) if o not in self.entries}
+                for other in (others | in_chunk.get(word, set())) - {rid}:
+                    row = self.info.get(other)
+                    if row is not None and near_title_candidate(title, row.title):
+                        self.rechosen_seeds.update((rid, other))
 
     def _load_nodes(self, ids: Collection[int]) -> None:
         """Index rows, keys and stored studies of indexed records not loaded yet."""
@@ -267,10 +269,6 @@ class _Chunk:
                 found.update((a, b))
         return found
 
-    def _linked_study_members(self, ids: Collection[int]) -> set[int]:
-        studies = sorted({sid for rid in ids if (sid := self.study_of.get(rid)) is not None})
-        return self._members_linked_to(studies)
-
     def _members_linked_to(self, studies: Collection[int]) -> set[int]:
         linked: set[int] = set()
         for batch in batches(sorted(studies)):
@@ -300,7 +298,9 @@ class _Chunk:
         return added
 
     def link_neighbours(self, ids: Collection[int]) -> set[int]:
-        return self._key_neighbours(ids, None) | self._linked_study_members(ids)
+        return self._key_neighbours(ids, None) | self._members_linked_to(
+            {sid for rid in ids if (sid := self.study_of.get(rid)) is not None}
+        )
 
     # ------------------------------------------------------------------ the run
 
@@ -308,7 +308,7 @@ class _Chunk:
         old_keys = index_store.keys_of(self.session, self.ids)
         self.study_of.update(index_store.study_ids_of(self.session, self.ids))
         old_studies = {sid for rid in self.ids if (sid := self.study_of.get(rid)) is not None}
-        seeds = set(self.live) | set(self.rechosen) | self.decided
+        seeds = set(self.live) | self.rechosen_seeds | self.decided
         members = index_store.members_of_studies(self.session, old_studies)
         seeds |= {rid for group in members.values() for rid in group}
         seeds |= self._members_linked_to(old_studies)

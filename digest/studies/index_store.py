@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from digest.model import Record, RecordData, Study
+from digest.model import DuplicateCandidate, Record, RecordData, Study, StudyLink
 from digest.studies.features import features_of
 from digest.studies.index_entries import IndexEntry, index_entry
 from digest.studies.index_tables import (
@@ -183,6 +183,24 @@ def study_ids_of(session: Session, ids: Collection[int]) -> dict[int, int | None
         for rid, sid in session.execute(select(r.c.id, r.c.study_id).where(r.c.id.in_(batch))):
             found[rid] = sid
     return found
+
+
+def totals(session: Session) -> dict[str, int]:
+    """Studies, links, open candidates and records left out as unusable, counted."""
+
+    def count(query: Any) -> int:
+        return int(session.execute(query).scalar() or 0)
+
+    open_candidates = col(DuplicateCandidate.decision).is_(None)
+    unusable = INDEX.c.kind == "unusable"
+    return {
+        "studies": count(select(func.count()).select_from(Study)),
+        "links": count(select(func.count()).select_from(StudyLink)),
+        "possible_duplicates": count(
+            select(func.count()).select_from(DuplicateCandidate).where(open_candidates)
+        ),
+        "unusable": count(select(func.count()).select_from(INDEX).where(unusable)),
+    }
 
 
 # --------------------------------------------------------------------------- writes
