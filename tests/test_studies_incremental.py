@@ -32,7 +32,7 @@ from digest.sources.base import FetchedPage, FetchOutcome
 from digest.store.db import make_engine, migrate
 from digest.store.records import save_outcome
 from digest.studies.cluster import cluster
-from digest.studies.refresh import rebuild_studies, refresh_studies
+from digest.studies.refresh import forget_classifications, rebuild_studies, refresh_studies
 from tests.conftest import _reset_pg, make_settings
 
 _SPECIAL = ("erratum", "retraction", "preprint", "protocol", "bad-doi", "registry", "series")
@@ -267,3 +267,27 @@ def test_the_sample_exercises_links_flags_and_candidates(tmp_path: Path) -> None
     flags = [v for v in got["studies"].values() if v[1] or v[2] or v[3]]
     print(len(got["studies"]), len(merged), len(flags), len(got["links"]), len(got["candidates"]))
     assert len(merged) > 20 and flags and got["links"] and got["candidates"]
+
+
+def test_a_noop_refresh_reclusters_nothing_and_forgetting_rebuilds(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.db'}")
+    migrate(engine)
+    topics = make_settings("sqlite://", "  []").topics
+    _save(engine, sample()[:60])
+    with Session(engine) as session:
+        first = refresh_studies(session, topics)
+        session.commit()
+    with Session(engine) as session:
+        again = refresh_studies(session, topics)
+        session.commit()
+    assert first.reclustered_records == 60 and first.reclassified == first.studies
+    assert again.reclustered_records == 0 and again.reclassified == 0
+    assert again.studies == first.studies
+    with Session(engine) as session:
+        forget_classifications(session)
+        session.commit()
+    with Session(engine) as session:
+        rebuilt = refresh_studies(session, topics)  # the index was invalidated: full path
+        session.commit()
+    assert rebuilt.reclustered_records == 60 and rebuilt.reclassified == first.studies
+    engine.dispose()
