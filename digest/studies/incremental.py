@@ -395,5 +395,5 @@ class _Chunk:
         index_store.remove(self.session, self.ids)
         chosen = {rid: self.info[rid].chosen for rid in self.live}
         index_store.add(self.session, self.entries, chosen)
-        index_store.set_chosen(self.session, self.rechosen)
-        index_store.set_counts(self.session, changed, set(before))
+        index_store.set_chosen(self.session, [self.info[rid] for rid in self.rechosen])
+        index_store.set_counts(self.session, changed)
