@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -56,6 +56,7 @@ class Scope:
     studies: dict[int, Study]
     kept_study: dict[int, int] = field(default_factory=dict)  # cluster index -> study id
     full: bool = True
+    classify: Callable[[list[RecordData], TopicModel], Classification] = classify_merged
 
 
 def members_fingerprint(rows: Sequence[Record], rules: str) -> str:
@@ -86,7 +87,9 @@ def apply_run(
     for index in scope.clusters:
         keys = result.clusters[index]
         members = _Members(index, keys, [by_id[k] for k in keys], [records[k] for k in keys])
-        outcome = _apply_members(session, chosen[index], members, result, topics, rules, now)
+        outcome = _apply_members(
+            session, chosen[index], members, result, (topics, scope.classify), rules, now
+        )
         if outcome == "reclassified":
             summary.reclassified += 1
         elif outcome == "failed":
@@ -178,7 +181,7 @@ def _apply_members(
     study: Study,
     members: _Members,
     result: DedupeResult[int],
-    topics: TopicModel,
+    classifier: tuple[TopicModel, Callable[[list[RecordData], TopicModel], Classification]],
     rules: str,
     now: datetime,
 ) -> Literal["reclassified", "failed", "kept"]:
@@ -191,7 +194,7 @@ def _apply_members(
     outcome: Literal["reclassified", "failed", "kept"] = "kept"
     if study.classified_with != fingerprint:
         try:
-            call = classify_merged(members.records, topics)
+            call = classifier[1](members.records, classifier[0])
         except Exception:  # one bad study must not stop the others: report, go on
             log.exception(
                 "classifying study %s (%s) failed; kept as it was", study.id, members.keys

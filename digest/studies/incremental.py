@@ -12,7 +12,8 @@ holds the archive in memory). For each chunk:
    stays global: `cluster(word_counts=...)` ranks words by the archive's counts.
 2. **seeds**: the chunk's live records, the other members of the chunk records' stored
    studies, their open candidates, records sharing a key with their *old* index rows,
-   records of studies linked to those studies, those of step 1 and of changed decisions.
+   records of studies linked to those studies, those of step 1, of changed decisions
+   and of studies left unclassified (a classification that raised is retried).
 3. **core** = the closure of the seeds over *join edges*: a shared id / title / version
    key (`MERGE_ROLES`), a shared blocking word with titles close enough to be scored
    (`near_title_candidate`), a decision, an open candidate, the same stored study.
@@ -33,7 +34,7 @@ trial groups are always whole in a closure (their members share the word or key)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +42,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
+from digest.classify import Classification
 from digest.config import TopicModel
 from digest.model import DuplicateCandidate, Record, RecordData, Study, StudyLink
 from digest.record_schema import record_problem
@@ -53,37 +55,31 @@ from digest.studies.joins import blocking_relevant, chosen_words, near_title_can
 from digest.studies.saved_links import save_candidates, save_links, stored_decisions
 from digest.studies.slugs import unique_slugs
 
+Classifier = Callable[[list[RecordData], TopicModel], Classification]
 CHUNK = 2_000  # new records per chunk
 _MAX_PLANS = 5  # slug collisions re-plan a chunk at most this often
 
 
 def refresh_changed(
-    session: Session, topics: TopicModel, rules: str, now: datetime
+    session: Session, topics: TopicModel, rules: str, now: datetime, classify: Classifier
 ) -> RefreshSummary:
     summary = RefreshSummary()
     decisions = stored_decisions(session)
     before = index_store.stored_state_decisions(session)
     changed = {p for p in decisions.keys() | before.keys() if decisions.get(p) != before.get(p)}
-    decided = {rid for pair in changed for rid in pair}
-    dirty = index_store.dirty_records(session)
-    indexed = set(index_store.rows_of(session, dirty))
-    first = [rid for rid in dirty if rid in indexed]
-    rest = [rid for rid in dirty if rid not in indexed]
-    chunks = [first + rest[: max(0, CHUNK - len(first))]]
-    chunks += batches(rest[max(0, CHUNK - len(first)) :], CHUNK)
-    if dirty or decided:
+    decided = {rid for pair in changed for rid in pair} | index_store.unclassified(session)
+    chunks = index_store.dirty_chunks(session, CHUNK)
+    if chunks[0] or decided:
         for number, chunk in enumerate(chunks):
             pending = {rid for later in chunks[number + 1 :] for rid in later}
-            _Chunk(session, chunk, pending, decisions, decided if number == 0 else set()).run(
-                topics, rules, now, summary
-            )
+            work = _Chunk(session, chunk, pending, decisions, decided if number == 0 else set())
+            work.run(topics, rules, now, summary, classify)
             session.flush()
             session.expunge_all()
     index_store.save_state(session, rules, decisions)
-    totals = index_store.totals(session)
-    summary.studies, summary.links = totals["studies"], totals["links"]
-    summary.possible_duplicates = totals["possible_duplicates"]
-    summary.skipped_records = totals["unusable"]
+    summary.studies, summary.links, summary.possible_duplicates, summary.skipped_records = (
+        index_store.totals(session)
+    )
     return summary
 
 
@@ -103,7 +99,7 @@ class _Chunk:
     chunk_words: dict[str, set[int]] = field(default_factory=dict)
     word_counts: dict[str, int] = field(default_factory=dict)
     rechosen: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    rechosen_seeds: set[int] = field(default_factory=set)
+    rechosen_seeds: set[int] = field(default_factory=set)  # see _pairs_moved
     study_of: dict[int, int | None] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ loading
@@ -207,12 +203,9 @@ class _Chunk:
         self.study_of.update(index_store.study_ids_of(self.session, need_study))
 
     def eligible(self, rid: int) -> bool:
-        if rid in self.live:
-            return True
-        if rid in self.pending or rid in self.entries or rid in self.ids:
-            return False
-        row = self.info.get(rid)
-        return row is not None and row.kind != "unusable"
+        if rid in self.pending or rid in self.ids:
+            return rid in self.live
+        return (row := self.info.get(rid)) is not None and row.kind != "unusable"
 
     # ------------------------------------------------------------------ edges
 
@@ -317,7 +310,14 @@ class _Chunk:
         seeds |= self._pair_neighbours(self.ids)
         return seeds
 
-    def run(self, topics: TopicModel, rules: str, now: datetime, summary: RefreshSummary) -> None:
+    def run(
+        self,
+        topics: TopicModel,
+        rules: str,
+        now: datetime,
+        summary: RefreshSummary,
+        classify: Classifier,
+    ) -> None:
         before, changed = self._load_chunk()
         seeds = self._seeds()
         for _ in range(_MAX_PLANS):
@@ -339,7 +339,7 @@ class _Chunk:
             for index, keys in enumerate(result.clusters)
             if (sid := by_id[keys[0]].study_id) is not None
         }
-        scope = Scope(clusters=applied, studies=pool, kept_study=kept, full=False)
+        scope = Scope(applied, pool, kept_study=kept, full=False, classify=classify)
         chosen = apply_run(self.session, result, by_id, records, scope, topics, rules, now, summary)
         study_of = dict(kept)
         study_of.update((i, s.id) for i, s in chosen.items() if s.id is not None)

@@ -116,6 +116,17 @@ def dirty_records(session: Session) -> list[int]:
     return sorted(found)
 
 
+def dirty_chunks(session: Session, size: int) -> list[list[int]]:
+    """Dirty records in chunks: every already-indexed one (changed or gone) in the first,
+    so no later chunk meets a stale row; new ones `size` at a time. Never empty."""
+    dirty = dirty_records(session)
+    indexed = set(rows_of(session, dirty))
+    first = [rid for rid in dirty if rid in indexed]
+    rest = [rid for rid in dirty if rid not in indexed]
+    room = max(0, size - len(first))
+    return [first + rest[:room], *batches(rest[room:], size)]
+
+
 def rows_of(session: Session, ids: Collection[int]) -> dict[int, Row]:
     found: dict[int, Row] = {}
     for batch in batches(sorted(ids)):
@@ -176,6 +187,17 @@ def members_of_studies(session: Session, study_ids: Collection[int]) -> dict[int
     return found
 
 
+def unclassified(session: Session) -> set[int]:
+    """Live records of studies without a classification (one that raised is retried)."""
+    r, s = Record.__table__, Study.__table__  # type: ignore[attr-defined]
+    query = (
+        select(r.c.id)
+        .select_from(r.join(s, s.c.id == r.c.study_id))
+        .where(s.c.classified_with.is_(None) & r.c.deleted.is_(False))
+    )
+    return {rid for (rid,) in session.execute(query)}
+
+
 def study_ids_of(session: Session, ids: Collection[int]) -> dict[int, int | None]:
     r = Record.__table__  # type: ignore[attr-defined]
     found: dict[int, int | None] = {}
@@ -185,7 +207,7 @@ def study_ids_of(session: Session, ids: Collection[int]) -> dict[int, int | None
     return found
 
 
-def totals(session: Session) -> dict[str, int]:
+def totals(session: Session) -> tuple[int, int, int, int]:
     """Studies, links, open candidates and records left out as unusable, counted."""
 
     def count(query: Any) -> int:
@@ -193,14 +215,12 @@ def totals(session: Session) -> dict[str, int]:
 
     open_candidates = col(DuplicateCandidate.decision).is_(None)
     unusable = INDEX.c.kind == "unusable"
-    return {
-        "studies": count(select(func.count()).select_from(Study)),
-        "links": count(select(func.count()).select_from(StudyLink)),
-        "possible_duplicates": count(
-            select(func.count()).select_from(DuplicateCandidate).where(open_candidates)
-        ),
-        "unusable": count(select(func.count()).select_from(INDEX).where(unusable)),
-    }
+    return (
+        count(select(func.count()).select_from(Study)),
+        count(select(func.count()).select_from(StudyLink)),
+        count(select(func.count()).select_from(DuplicateCandidate).where(open_candidates)),
+        count(select(func.count()).select_from(INDEX).where(unusable)),
+    )
 
 
 # --------------------------------------------------------------------------- writes

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from digest.classify import rules_fingerprint
+from digest.classify import Classification, classify_merged, rules_fingerprint
 from digest.config import TopicModel
 from digest.model import Record, RecordData, Study, utcnow
 from digest.record_schema import record_problem
@@ -47,7 +47,12 @@ def refresh_studies(
     rules = rules_fingerprint(topics)
     if not index_store.ready(session, rules):
         return rebuild_studies(session, topics, now)
-    return incremental.refresh_changed(session, topics, rules, now or utcnow())
+    return incremental.refresh_changed(session, topics, rules, now or utcnow(), _classify)
+
+
+def _classify(records: list[RecordData], topics: TopicModel) -> Classification:
+    """`classify_merged`, looked up when called (tests replace it here)."""
+    return classify_merged(records, topics)
 
 
 def rebuild_studies(
@@ -65,7 +70,7 @@ def rebuild_studies(
     result = cluster(records, decisions)
     studies = {s.id: s for s in session.exec(select(Study)) if s.id is not None}
     rules = rules_fingerprint(topics)
-    scope = Scope(clusters=list(range(len(result.clusters))), studies=studies)
+    scope = Scope(clusters=list(range(len(result.clusters))), studies=studies, classify=_classify)
     chosen = apply_run(session, result, by_id, records, scope, topics, rules, now, summary)
     study_of = {index: study.id for index, study in chosen.items() if study.id is not None}
     summary.links = save_links(session, result, study_of)
