@@ -1,7 +1,7 @@
 """`python -m bench` (or `make bench`): every benchmark and evaluation, one after another.
 
 Each module also runs alone: python -m bench.bench_parse | bench.bench_dedupe |
-bench.bench_store | bench.eval_classify.
+bench.bench_store | bench.bench_scale | bench.eval_classify.
 """
 
 from __future__ import annotations
@@ -10,7 +10,13 @@ import importlib
 import sys
 import time
 
-MODULES = ("bench.bench_parse", "bench.bench_dedupe", "bench.bench_store", "bench.eval_classify")
+MODULES = (
+    "bench.bench_parse",
+    "bench.bench_dedupe",
+    "bench.bench_store",
+    "bench.bench_scale",
+    "bench.eval_classify",
+)
 
 
 def main() -> None:

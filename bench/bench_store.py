@@ -3,8 +3,9 @@
 `python -m bench.bench_store [--scale 5000] [--db URL]` (50,000 takes ~5 min and ~1.3 GB)
 uses the same scaled records as bench_dedupe (derived from real corpus records) and times
 what a fetch pays on top of the pure clustering: saving records (payload, identifiers,
-change detection) and `refresh_studies` (recluster everything, map onto existing studies,
-classify new ones).
+change detection) and `refresh_studies` (incremental since issue 16: recluster what the
+new records touch, map onto existing studies, classify new ones; see bench_scale for the
+full rebuild beside it).
 SQLite in a temporary folder unless --db names another database.
 """
 

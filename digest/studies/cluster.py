@@ -77,6 +77,7 @@ __all__ = ["Conflict", "DedupeResult", "Link", "PossibleDuplicate", "cluster"]
 def cluster(
     records: Mapping[K, RecordData] | Iterable[tuple[K, RecordData]],
     decisions: Mapping[frozenset[K], str] | None = None,
+    word_counts: Mapping[str, int] | None = None,
 ) -> DedupeResult[K]:
     """Partition records into works, link the works, and list near-misses for review.
 
@@ -84,6 +85,11 @@ def cluster(
     record; keys must be unique. `decisions` maps a pair of keys to "merge" or
     "keep-apart"; a person's word wins over every rule. The result does not depend on
     the order records arrive in.
+
+    `word_counts` (title word -> number of article records carrying it) replaces the
+    frequencies near-title blocking would count over `records`: a caller clustering a
+    closed part of a larger archive (`digest.studies.incremental`) passes the archive's,
+    so the part is clustered exactly as in a run over the whole archive.
     """
     items = list(records.items()) if isinstance(records, Mapping) else list(records)
     items = _canonical_order(items)
@@ -101,6 +107,7 @@ def cluster(
         id_index=id_index,
         partition=Partition(features, distrusted),
         decisions=decision_pairs(decisions, {k: i for i, k in enumerate(keys)}),
+        word_counts=word_counts,
     )
     for identifier in sorted(distrusted):
         run.conflict(identifier, id_index[identifier], "carried by records of different works")

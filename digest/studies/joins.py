@@ -214,25 +214,61 @@ def join_equal_titles(run: Run[K]) -> None:
             run.review(a, b, 1.0, f"{reason}; {run.partition.refusal(a, b, GUARD_WITH_DOI)}")
 
 
-def _blocking_words(features: Sequence[Features]) -> list[tuple[str, ...]]:
-    """Per record, its rarest title words shared with 2.._MAX_BLOCK other records, rarest
-    first: the blocking keys that keep near-title matching near-linear."""
+def article_words(feature: Features) -> tuple[str, ...]:
+    """The title words a record adds to the blocking frequencies (articles only)."""
+    if feature.kind != "article":
+        return ()
+    return tuple(w for w in feature.words if len(w) >= 3)
+
+
+def word_frequencies(features: Sequence[Features]) -> Counter[str]:
+    """Title word -> how many article records carry it: what blocking ranks words by."""
     frequency: Counter[str] = Counter()
     for feature in features:
-        if feature.kind == "article":
-            frequency.update(w for w in feature.words if len(w) >= 3)
-    chosen: list[tuple[str, ...]] = []
-    for feature in features:
-        usable = [w for w in feature.words if len(w) >= 3 and 2 <= frequency[w] <= _MAX_BLOCK]
-        usable.sort(key=lambda w: (frequency[w], w))
-        chosen.append(tuple(usable[:_BLOCK_TOKENS]) if feature.kind == "article" else ())
-    return chosen
+        frequency.update(article_words(feature))
+    return frequency
+
+
+def chosen_words(words: Sequence[str], frequency: Mapping[str, int]) -> tuple[str, ...]:
+    """A record's blocking keys: its rarest title words (`article_words`) shared with
+    2.._MAX_BLOCK records, rarest first, at most _BLOCK_TOKENS of them."""
+    usable = [w for w in words if 2 <= frequency.get(w, 0) <= _MAX_BLOCK]
+    usable.sort(key=lambda w: (frequency.get(w, 0), w))
+    return tuple(usable[:_BLOCK_TOKENS])
+
+
+def blocking_relevant(count: int) -> bool:
+    """Whether a word with this frequency can be a blocking key (a change of its count
+    across or inside this range can change which words records block on)."""
+    return 2 <= count <= _MAX_BLOCK
+
+
+def _blocking_words(
+    features: Sequence[Features], frequency: Mapping[str, int] | None = None
+) -> list[tuple[str, ...]]:
+    """Per record, its rarest title words shared with 2.._MAX_BLOCK other records, rarest
+    first: the blocking keys that keep near-title matching near-linear. The frequencies
+    are over the records given unless the caller passes the archive's (`word_counts` of
+    `cluster()`: the incremental refresh clusters a part of the archive, and blocking must
+    rank words as a run over the whole archive would)."""
+    counts = word_frequencies(features) if frequency is None else frequency
+    return [chosen_words(article_words(feature), counts) for feature in features]
+
+
+def near_title_candidate(a: str, b: str) -> bool:
+    """Whether two normalised titles are close enough for near-title matching to score:
+    lengths within 80% and a fuzz ratio >= REVIEW_TITLE_SCORE (cheap pre-filter of the
+    pairs `_near_title_pairs` scores; the incremental refresh follows only such pairs)."""
+    shorter, longer = sorted((len(a), len(b)))
+    if not a or shorter < 0.8 * longer:
+        return False
+    return bool(fuzz.ratio(a, b, score_cutoff=REVIEW_TITLE_SCORE))
 
 
 def _near_title_pairs(run: Run[K]) -> list[tuple[float, int, int]]:
     """Pairs of records in different clusters whose titles score >= REVIEW_TITLE_SCORE."""
     find, features = run.partition.find, run.features
-    chosen = _blocking_words(features)
+    chosen = _blocking_words(features, run.word_counts)
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, words in enumerate(chosen):
         for word in words:

@@ -111,10 +111,7 @@ def _link_notices(linker: Linker, run: Run[K], title_index: Mapping[str, list[in
         if (own, kind) in linker.outgoing:
             continue  # its comments/corrections entries already named the target
         record = run.records[i]
-        text = f"{record.title}\n{record.abstract or ''}"
-        named = {("doi", d) for d in find_dois(text)} | {
-            ("pmid", str(normalize_pmid(m.group(1)))) for m in _PMID_IN_TEXT.finditer(text)
-        }
+        named = notice_named_ids(record)
         targets = [t for t in linker.clusters_of(named - set(feature.ids)) if t != own]
         evidence = f"{record.source}:{record.source_id} names the target"
         if not targets:
@@ -125,14 +122,28 @@ def _link_notices(linker: Linker, run: Run[K], title_index: Mapping[str, list[in
             _flag(linker, target, flag)
 
 
+def notice_named_ids(record: RecordData) -> set[Identifier]:
+    """The DOIs and PMIDs a notice's title and abstract name (its target, usually)."""
+    text = f"{record.title}\n{record.abstract or ''}"
+    return {("doi", d) for d in find_dois(text)} | {
+        ("pmid", str(normalize_pmid(m.group(1)))) for m in _PMID_IN_TEXT.finditer(text)
+    }
+
+
+def notice_title_key(title: str | None) -> str | None:
+    """The title key of the work a notice's title repeats ('Retraction: <title>'), or None."""
+    rest = notice_target_title(title)
+    if rest is None:
+        return None
+    key = "".join(spelling_key(w) for w in normalize_title(rest).split())
+    return key if len(key) >= MIN_TITLE_KEY else None
+
+
 def _title_targets(
     title: str, title_index: Mapping[str, list[int]], linker: Linker, own: int
 ) -> list[int]:
-    rest = notice_target_title(title)
-    if rest is None:
-        return []
-    key = "".join(spelling_key(w) for w in normalize_title(rest).split())
-    if len(key) < MIN_TITLE_KEY:
+    key = notice_title_key(title)
+    if key is None:
         return []
     clusters = sorted({linker.cluster_index[r] for r in title_index.get(key, [])} - {own})
     return clusters if len(clusters) == 1 else []

@@ -9,7 +9,7 @@ one work.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal
 
@@ -101,6 +101,7 @@ class Run(Generic[K]):
     decisions: dict[tuple[int, int], Decision]
     conflicts: list[Conflict[K]] = field(default_factory=list)
     reviews: dict[tuple[int, int], tuple[float, str]] = field(default_factory=dict)
+    word_counts: Mapping[str, int] | None = None  # archive-wide blocking frequencies
 
     def conflict(self, identifier: Identifier, members: Iterable[int], reason: str) -> None:
         keys = tuple(self.keys[i] for i in sorted(set(members)))

@@ -1,58 +1,36 @@
-"""Studies from records: recluster everything, then map clusters onto existing studies.
+"""Studies from records: the weekly refresh (incremental) and the full rebuild.
 
-`digest.studies.cluster.cluster` partitions all live records into works (pure, order-independent);
-this module makes that partition durable without breaking identity:
-- a cluster keeps the oldest existing study among its members (smallest id), so a study's
-  permalink survives merges; the merged-away studies' slugs become aliases;
-- when the primary id changes the slug, the old slug is remembered as an alias;
-- fields are merged per field by source precedence, classification is recomputed only
-  when a member changed or the rules/topic model changed;
-- links between works and near-miss duplicates are rewritten from the same run.
+`refresh_studies` brings the studies in line with the records by reclustering only what
+changed (`digest.studies.incremental`: the changed records, and the closed set of
+records they can touch, found through the study index). `rebuild_studies` reclusters
+everything with `digest.studies.cluster.cluster` (pure, order-independent) and rebuilds
+the index; the refresh falls back to it when the index was never built (a database from
+before the index) or the classification rules / topic model changed. Both map clusters
+onto stored studies the same way (`digest.studies.apply`), so they give the same studies.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
 from digest.classify import Classification, classify_merged, rules_fingerprint
 from digest.config import TopicModel
-from digest.facts import status_badges
-from digest.model import (
-    Record,
-    RecordData,
-    SlugAlias,
-    Study,
-    StudyLink,
-    utcnow,
-)
+from digest.model import Record, RecordData, Study, utcnow
 from digest.record_schema import record_problem
-from digest.studies.cluster import DedupeResult, cluster
-from digest.studies.merge import merge_fields
+from digest.studies import incremental, index_store
+from digest.studies.apply import RefreshSummary, Scope, apply_run
+from digest.studies.cluster import cluster
 from digest.studies.saved_links import save_candidates, save_links, stored_decisions
-from digest.studies.slugs import unique_slugs
+
+__all__ = ["RefreshSummary", "forget_classifications", "rebuild_studies", "refresh_studies"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class RefreshSummary:
-    studies: int = 0
-    created: int = 0
-    merged_away: int = 0
-    reclassified: int = 0
-    links: int = 0
-    possible_duplicates: int = 0
-    failed: int = 0  # studies whose classification raised (kept as they were)
-    skipped_records: int = 0  # stored rows that fail the record schema (left out)
-
-
-def _usable(row: Record) -> bool:
+def usable(row: Record) -> bool:
     """A stored row that satisfies the record schema; one written before the schema was
     enforced, and invalid, is left out of the refresh (and reported) instead of breaking it."""
     problem = record_problem(row.data)
@@ -61,287 +39,54 @@ def _usable(row: Record) -> bool:
     return problem is None
 
 
-def _members_fingerprint(rows: list[Record], rules: str) -> str:
-    basis = rules + "|" + "|".join(sorted(f"{r.id}:{r.content_hash}" for r in rows))
-    return hashlib.sha256(basis.encode()).hexdigest()[:32]
-
-
 def refresh_studies(
     session: Session, topics: TopicModel, now: datetime | None = None
 ) -> RefreshSummary:
-    """Bring studies, aliases, links and duplicate candidates in line with the records."""
+    """Bring studies, aliases, links and duplicate candidates in line with the records,
+    reclustering only what the changed records touch."""
+    rules = rules_fingerprint(topics)
+    if not index_store.ready(session, rules):
+        return rebuild_studies(session, topics, now)
+    return incremental.refresh_changed(session, topics, rules, now or utcnow(), _classify)
+
+
+def _classify(records: list[RecordData], topics: TopicModel) -> Classification:
+    """`classify_merged`, looked up when called (tests replace it here)."""
+    return classify_merged(records, topics)
+
+
+def rebuild_studies(
+    session: Session, topics: TopicModel, now: datetime | None = None
+) -> RefreshSummary:
+    """Recluster every live record, map the clusters onto the studies, rebuild the index.
+    Holds the whole archive in memory: the path for a rules change or a repair."""
     now = now or utcnow()
     summary = RefreshSummary()
     rows = list(session.exec(select(Record).where(col(Record.deleted).is_(False))))
-    by_id = {row.id: row for row in rows if row.id is not None and _usable(row)}
+    by_id = {row.id: row for row in rows if row.id is not None and usable(row)}
     summary.skipped_records = len(rows) - len(by_id)
     records = {rid: RecordData.from_json_dict(row.data) for rid, row in by_id.items()}
-    result = cluster(records, stored_decisions(session))
+    decisions = stored_decisions(session)
+    result = cluster(records, decisions)
     studies = {s.id: s for s in session.exec(select(Study)) if s.id is not None}
-
-    claimed, chosen = _claim_studies(session, result, by_id, studies, now, summary)
-    merged_into = _merged_away(result, by_id, studies, claimed, chosen)
-    slug_before = {sid: study.slug for sid, study in studies.items()}
-    new_slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
-    _park_slugs(session, chosen, new_slugs, studies, merged_into)
     rules = rules_fingerprint(topics)
-    for index, (study, keys) in enumerate(zip(chosen, result.clusters, strict=True)):
-        members = _Members(index, keys, [by_id[k] for k in keys], [records[k] for k in keys])
-        outcome = _apply_members(session, study, members, result, topics, rules, now)
-        if outcome == "reclassified":
-            summary.reclassified += 1
-        elif outcome == "failed":
-            summary.failed += 1
-        _assign_rows(session, study, members.rows)
-    session.flush()
-
-    _set_slugs(session, chosen, new_slugs, slug_before, merged_into)
-    summary.merged_away = len(merged_into)
-    _drop_orphans(session, studies, claimed, merged_into)
-    summary.links = save_links(session, result, by_id, chosen)
+    scope = Scope(clusters=list(range(len(result.clusters))), studies=studies, classify=_classify)
+    chosen = apply_run(session, result, by_id, records, scope, topics, rules, now, summary)
+    study_of = {index: study.id for index, study in chosen.items() if study.id is not None}
+    summary.links = save_links(session, result, study_of)
     summary.possible_duplicates = save_candidates(session, result)
     summary.studies = len(chosen)
+    summary.reclustered_records = len(records)
+    session.flush()
+    unusable = [row for row in rows if row.id is not None and row.id not in by_id]
+    index_store.rebuild(session, records, {r.id: r.content_hash for r in rows}, unusable)
+    index_store.save_state(session, rules, decisions)
     session.flush()
     return summary
-
-
-def _claim_studies(
-    session: Session,
-    result: DedupeResult[int],
-    by_id: dict[int, Record],
-    studies: dict[int, Study],
-    now: datetime,
-    summary: RefreshSummary,
-) -> tuple[dict[int, int], list[Study]]:
-    """Which study each cluster becomes: its oldest member study, each claimed once, else
-    a new one. Returns (study id -> cluster index, the study of each cluster)."""
-    claimed: dict[int, int] = {}
-    chosen: list[Study] = []
-    for index, keys in enumerate(result.clusters):
-        candidates = sorted({sid for k in keys if (sid := by_id[k].study_id) is not None})
-        free = [sid for sid in candidates if sid not in claimed]
-        if free:
-            study = studies[free[0]]
-            claimed[free[0]] = index
-        else:
-            study = _new_study(f"~new-{index}", now)
-            session.add(study)
-            summary.created += 1
-        chosen.append(study)
-    session.flush()
-    return claimed, chosen
-
-
-def _merged_away(
-    result: DedupeResult[int],
-    by_id: dict[int, Record],
-    studies: dict[int, Study],
-    claimed: dict[int, int],
-    chosen: list[Study],
-) -> dict[int, Study]:
-    """Studies no cluster claimed but whose records now belong to one: merged into it.
-    (Unclaimed studies without live records are orphans: `_drop_orphans`.)"""
-    merged_into: dict[int, Study] = {}
-    for index, keys in enumerate(result.clusters):
-        for key in keys:
-            old = by_id[key].study_id
-            if old is not None and old not in claimed and old in studies:
-                merged_into.setdefault(old, chosen[index])
-    return merged_into
-
-
-def _park_slugs(
-    session: Session,
-    chosen: list[Study],
-    new_slugs: list[str],
-    studies: dict[int, Study],
-    merged_into: dict[int, Study],
-) -> None:
-    """Park changing slugs first so unique constraints never collide mid-way."""
-    for study, slug in zip(chosen, new_slugs, strict=True):
-        if study.slug != slug:
-            study.slug = f"~{study.id}"
-            session.add(study)
-    for sid in merged_into:
-        studies[sid].slug = f"~gone-{sid}"
-        session.add(studies[sid])
-    session.flush()
-
-
-@dataclass(frozen=True, slots=True)
-class _Members:
-    """One cluster of the run: its index in the DedupeResult, record ids, rows, records."""
-
-    index: int
-    keys: list[int]
-    rows: list[Record]
-    records: list[RecordData]
-
-
-def _apply_members(
-    session: Session,
-    study: Study,
-    members: _Members,
-    result: DedupeResult[int],
-    topics: TopicModel,
-    rules: str,
-    now: datetime,
-) -> Literal["reclassified", "failed", "kept"]:
-    """Fields, classification and flags of one cluster onto its study. `updated_at` moves
-    only when something a reader sees changed. A classification that raises leaves the
-    study's classification as it was (reported): one bad study never stops the refresh."""
-    before = _snapshot(study)
-    _apply_fields(study, members, result)
-    fingerprint = _members_fingerprint(members.rows, rules)
-    outcome: Literal["reclassified", "failed", "kept"] = "kept"
-    if study.classified_with != fingerprint:
-        try:
-            call = classify_merged(members.records, topics)
-        except Exception:  # one bad study must not stop the others: report, go on
-            log.exception(
-                "classifying study %s (%s) failed; kept as it was", study.id, members.keys
-            )
-            outcome = "failed"
-        else:
-            _apply_classification(study, call)
-            study.classified_with = fingerprint
-            outcome = "reclassified"
-    _apply_status_badges(study)
-    if study.id is None or _snapshot(study) != before:  # unchanged studies: no UPDATE
-        study.updated_at = now
-        session.add(study)
-    return outcome
-
-
-def _apply_fields(study: Study, members: _Members, result: DedupeResult[int]) -> None:
-    """Merged fields, provenance, primary record and the cluster's flags onto the study."""
-    merged, provenance = merge_fields(members.records)
-    merged.update(
-        provenance={name: list(src) for name, src in sorted(provenance.items())},
-        primary_record_id=members.keys[0],
-        retracted=members.index in result.retracted,
-        has_erratum=members.index in result.has_erratum,
-        is_preprint=members.index in result.preprint,
-        first_seen=min([study.first_seen, *(r.first_seen for r in members.rows)]),
-    )
-    for name, value in merged.items():
-        if getattr(study, name) != value:  # sqlmodel's __setattr__ is costly: skip no-ops
-            setattr(study, name, value)
-
-
-def _apply_status_badges(study: Study) -> None:
-    """The retracted/erratum/preprint badges follow the study's own flags."""
-    badges = status_badges(
-        study.badges,
-        retracted=study.retracted,
-        erratum=study.has_erratum,
-        preprint=study.is_preprint,
-    )
-    if badges != study.badges:
-        study.badges = badges
-
-
-def _assign_rows(session: Session, study: Study, member_rows: list[Record]) -> None:
-    for row in member_rows:
-        if row.study_id != study.id:
-            row.study_id = study.id
-            session.add(row)
-
-
-_UNTRACKED = {"id", "slug", "updated_at"}
-
-
-def _new_study(slug: str, now: datetime) -> Study:
-    # Every collection given explicitly: pydantic would otherwise inspect each
-    # default_factory's signature on every construction (~2 ms a study).
-    return Study(
-        slug=slug,
-        first_seen=now,
-        updated_at=now,
-        nct_ids=[],
-        authors=[],
-        publication_types=[],
-        mesh_terms=[],
-        provenance={},
-        conditions=[],
-        interventions=[],
-        badges=[],
-    )
-
-
-def _snapshot(study: Study) -> tuple[Any, ...]:
-    return tuple(getattr(study, name) for name in Study.model_fields if name not in _UNTRACKED)
-
-
-def _apply_classification(study: Study, call: Classification) -> None:
-    study.design = call.design
-    study.design_evidence = call.design_evidence
-    study.conditions = list(call.conditions)
-    study.interventions = list(call.interventions)
-    study.comparator = call.comparator
-    study.sample_size = call.sample_size
-    study.key_finding = call.key_finding
-    study.badges = list(call.badges)
-    study.in_scope = bool(call.in_scope)
-
-
-def _set_slugs(
-    session: Session,
-    chosen: list[Study],
-    new_slugs: list[str],
-    previous: dict[int, str],
-    merged_into: dict[int, Study],
-) -> None:
-    """Give each study its final slug; every slug it (or a merged study) had stays an alias."""
-    aliases = {a.slug: a for a in session.exec(select(SlugAlias))}
-    for study, slug in zip(chosen, new_slugs, strict=True):
-        if slug in aliases:  # the slug is current again: it must not also be an alias
-            session.delete(aliases.pop(slug))
-        study.slug = slug
-        session.add(study)
-    session.flush()
-    for study in chosen:
-        before = previous.get(study.id or 0)
-        if before and before != study.slug and before not in aliases:
-            aliases[before] = SlugAlias(slug=before, study_id=study.id or 0)
-            session.add(aliases[before])
-    for sid, target in merged_into.items():
-        before = previous.get(sid)
-        if before and before not in aliases:
-            aliases[before] = SlugAlias(slug=before, study_id=target.id or 0)
-            session.add(aliases[before])
-        for alias in list(aliases.values()):
-            if alias.study_id == sid:
-                alias.study_id = target.id or 0
-                session.add(alias)
-    session.flush()
-
-
-def _drop_orphans(
-    session: Session,
-    studies: dict[int, Study],
-    claimed: dict[int, int],
-    merged_into: dict[int, Study],
-) -> None:
-    for sid, study in studies.items():
-        if sid in claimed:
-            continue
-        session.exec(
-            delete(StudyLink).where(
-                (col(StudyLink.from_study_id) == sid) | (col(StudyLink.to_study_id) == sid)
-            )
-        )
-        if sid not in merged_into:
-            session.exec(delete(SlugAlias).where(col(SlugAlias.study_id) == sid))
-        for row in session.exec(select(Record).where(Record.study_id == sid)):
-            row.study_id = None
-            session.add(row)
-        session.flush()
-        session.delete(study)
-    session.flush()
 
 
 def forget_classifications(session: Session) -> None:
     for study in session.exec(select(Study)):
         study.classified_with = None
         session.add(study)
+    index_store.invalidate(session)  # the next refresh rebuilds, reclassifying every study

@@ -1,11 +1,18 @@
 """Links between studies and near-miss duplicates, saved to match one clustering run;
-the human merge / keep-apart decisions that runs start from."""
+the human merge / keep-apart decisions that runs start from.
+
+A run over the whole archive rewrites every link and open candidate; a run over a closed
+part of it (`digest.studies.incremental`) passes the studies and records in scope, and
+only links touching those studies and candidates touching those records are rewritten.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+
 from sqlmodel import Session, col, select
 
-from digest.model import DuplicateCandidate, Record, Study, StudyLink
+from digest.model import DuplicateCandidate, Study, StudyLink
 from digest.studies.cluster import DedupeResult
 
 
@@ -17,17 +24,33 @@ def stored_decisions(session: Session) -> dict[frozenset[int], str]:
 
 
 def save_links(
-    session: Session, result: DedupeResult[int], by_id: dict[int, Record], chosen: list[Study]
+    session: Session,
+    result: DedupeResult[int],
+    study_of: Mapping[int, int],
+    scope: Collection[int] | None = None,
+    applied: Mapping[int, Study] | None = None,
 ) -> int:
-    """Make the stored links equal the run's links, touching only what differs."""
+    """Make the stored links equal the run's links, touching only what differs.
+
+    `study_of` maps a cluster index to its study id. With `scope` (study ids) only links
+    from or to those studies are rewritten, and only the run's links with an end in an
+    `applied` cluster are wanted; the rest are left as they are."""
     wanted: dict[tuple[int, int, str], str] = {}
     for link in result.links:
-        a = chosen[result.cluster_of[link.key_a]].id
-        b = chosen[result.cluster_of[link.key_b]].id
+        ca, cb = result.cluster_of[link.key_a], result.cluster_of[link.key_b]
+        if applied is not None and ca not in applied and cb not in applied:
+            continue
+        a, b = study_of.get(ca), study_of.get(cb)
         if a is not None and b is not None and a != b:
             wanted.setdefault((a, b, link.kind), link.evidence)
     total = len(wanted)
-    for row in session.exec(select(StudyLink)):
+    query = select(StudyLink)
+    if scope is not None:
+        ids = sorted(scope)
+        query = query.where(
+            col(StudyLink.from_study_id).in_(ids) | col(StudyLink.to_study_id).in_(ids)
+        )
+    for row in session.exec(query):
         key = (row.from_study_id, row.to_study_id, row.kind)
         if key not in wanted:
             session.delete(row)
@@ -42,11 +65,24 @@ def save_links(
     return total
 
 
-def save_candidates(session: Session, result: DedupeResult[int]) -> int:
-    existing = {(c.record_a_id, c.record_b_id): c for c in session.exec(select(DuplicateCandidate))}
+def save_candidates(
+    session: Session, result: DedupeResult[int], scope: Collection[int] | None = None
+) -> int:
+    """Open candidates equal the run's possible duplicates; with `scope` (record ids) only
+    pairs with a record in scope are rewritten."""
+    query = select(DuplicateCandidate)
+    if scope is not None:
+        ids = sorted(scope)
+        query = query.where(
+            col(DuplicateCandidate.record_a_id).in_(ids)
+            | col(DuplicateCandidate.record_b_id).in_(ids)
+        )
+    existing = {(c.record_a_id, c.record_b_id): c for c in session.exec(query)}
     live = set()
     for pair in result.possible_duplicates:
         a, b = sorted((pair.key_a, pair.key_b))
+        if scope is not None and a not in scope and b not in scope:
+            continue
         live.add((a, b))
         row = existing.get((a, b))
         if row is None:
