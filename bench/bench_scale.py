@@ -68,11 +68,10 @@ def _save(engine: Any, records: Sequence[Any]) -> None:
 
     from digest.model import ParseResult
     from digest.sources import describe_change
-    from digest.sources.base import FetchedPage, FetchOutcome
-    from digest.store.records import save_outcome
+    from digest.store.records import ParsedPage, save_outcome
 
     for start in range(0, len(records), 5_000):
-        page = FetchedPage(
+        page = ParsedPage(
             url="bench://scale",
             content=f"bench {start}".encode(),
             content_type="bench",
@@ -83,7 +82,8 @@ def _save(engine: Any, records: Sequence[Any]) -> None:
                 session,
                 source_name="bench",
                 kind="bench",
-                outcome=FetchOutcome(pages=[page]),
+                pages=[page],
+                cursor={},
                 describe_change=describe_change,
             )
             session.commit()

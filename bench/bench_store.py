@@ -26,9 +26,8 @@ from bench.bench_dedupe import SEED, build_eval_set, build_scale_set
 from digest.config import load_settings
 from digest.model import ParseResult, RecordData
 from digest.sources import describe_change
-from digest.sources.base import FetchedPage, FetchOutcome
 from digest.store.db import make_engine, migrate
-from digest.store.records import save_outcome
+from digest.store.records import ParsedPage, save_outcome
 from digest.studies.refresh import refresh_studies
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +39,7 @@ def _rss_mb() -> float:
 
 def _save(engine: Any, records: Sequence[RecordData]) -> float:
     started = time.perf_counter()
-    page = FetchedPage(
+    page = ParsedPage(
         url="bench://scale",
         content=b"bench",
         content_type="bench",
@@ -51,7 +50,8 @@ def _save(engine: Any, records: Sequence[RecordData]) -> float:
             session,
             source_name="bench",
             kind="bench",
-            outcome=FetchOutcome(pages=[page]),
+            pages=[page],
+            cursor={},
             describe_change=describe_change,
         )
         session.commit()

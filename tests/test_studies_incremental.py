@@ -28,9 +28,8 @@ from sqlmodel import Session, select
 from bench.bench_dedupe import SEED, build_eval_set
 from digest.model import DuplicateCandidate, ParseResult, Record, RecordData, Study, StudyLink
 from digest.sources import describe_change
-from digest.sources.base import FetchedPage, FetchOutcome
 from digest.store.db import make_engine, migrate
-from digest.store.records import save_outcome
+from digest.store.records import ParsedPage, save_outcome
 from digest.studies.cluster import cluster
 from digest.studies.refresh import forget_classifications, rebuild_studies, refresh_studies
 from tests.conftest import _reset_pg, make_settings
@@ -64,7 +63,7 @@ def sample() -> tuple[RecordData, ...]:
 
 
 def _save(engine: Engine, records: Sequence[RecordData]) -> None:
-    page = FetchedPage(
+    page = ParsedPage(
         url="test://incremental",
         content=b"test",
         content_type="test",
@@ -75,7 +74,8 @@ def _save(engine: Engine, records: Sequence[RecordData]) -> None:
             session,
             source_name="test",
             kind="test",
-            outcome=FetchOutcome(pages=[page]),
+            pages=[page],
+            cursor={},
             describe_change=describe_change,
         )
         session.commit()

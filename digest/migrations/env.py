@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import digest.model  # noqa: F401  (registers the tables on SQLModel.metadata)
+import digest.model
+import digest.studies.index_tables  # noqa: F401  (the study index tables)
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")

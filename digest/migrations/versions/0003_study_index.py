@@ -9,7 +9,6 @@ first refresh, which then runs the full rebuild once.
 """
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,7 +16,7 @@ from alembic import op
 revision: str = "0003"
 # Written while migration 0002 was being written on another branch: on a tree without
 # 0002 this migration follows 0001. When both are merged, make this plain "0002".
-down_revision: str | None = "0002" if any(Path(__file__).parent.glob("0002_*.py")) else "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
