@@ -47,3 +47,15 @@ def test_digest_send_says_the_week_is_held_and_fails(tmp_path: Path, monkeypatch
             os.environ.pop(key, None)
     assert code == 1
     assert "send held" in err.getvalue() and "nothing was mailed" in err.getvalue()
+
+
+def test_status_says_a_held_week_is_held(tmp_path: Path) -> None:
+    from digest.app.status import held_weeks
+    from digest.issue.assemble import assemble_week
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    settings = make_settings(url, "  []")
+    assemble_week(settings, engine, "2026-W46")  # a week without any fetch: held
+    assert held_weeks(engine) == ["2026-W46"]

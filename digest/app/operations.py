@@ -80,6 +80,12 @@ def run_refresh(settings: Settings, engine: Engine) -> RefreshSummary:
     return ingest.refresh_studies(settings, engine)
 
 
+def run_rebuild(settings: Settings, engine: Engine) -> RefreshSummary:
+    """Recluster every record from scratch (the incremental refresh gives the same studies;
+    this is the check, and the way back after a manual database edit)."""
+    return ingest.refresh_studies(settings, engine, full=True)
+
+
 def run_reclassify(settings: Settings, engine: Engine) -> RefreshSummary:
     """Forget every classification and recompute it."""
     return ingest.reclassify_all(settings, engine)

@@ -12,8 +12,10 @@ from sqlmodel import Session
 from digest.app.schedule.jobs import next_fire_times
 from digest.config import Settings
 from digest.model import FetchRun, utcnow
+from digest.store import digests as q
 from digest.store.fetchlock import fetch_in_progress
 from digest.store.records import recent_runs
+from digest.views import digest_from_json
 
 
 @dataclass(slots=True)
@@ -96,3 +98,15 @@ def render_status(statuses: list[SourceStatus], out: TextIO) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip(), file=out)
+
+
+def held_weeks(engine: Engine, recent: int = 4) -> list[str]:
+    """Recent built weeks whose send is held because no source could be searched, and that
+    nobody has received (a later successful run rebuilds and sends them)."""
+    with Session(engine) as session:
+        digests = q.stored_digests(session)[:recent]
+        return [
+            view.week
+            for view in (digest_from_json(d.content) for d in digests)
+            if view.hold_send and not q.week_was_sent(session, view.week)
+        ]

@@ -26,14 +26,18 @@ def reclassify_all(settings: Settings, engine: Engine) -> study_store.RefreshSum
     return refresh_studies(settings, engine)
 
 
-def refresh_studies(settings: Settings, engine: Engine) -> study_store.RefreshSummary:
+def refresh_studies(
+    settings: Settings, engine: Engine, *, full: bool = False
+) -> study_store.RefreshSummary:
     """Recluster and classify, in one transaction; a failure leaves the studies as they were.
+    Incremental (only the studies new or changed records touch) unless `full`.
 
     One refresh at a time per database (two concurrent `digest fetch` runs would otherwise
     write the same new studies and collide): a second one waits for the first, bounded."""
+    refresh = study_store.rebuild_studies if full else study_store.refresh_studies
     try:
         with _refresh_lock(engine), Session(engine) as session:
-            summary = study_store.refresh_studies(session, settings.topics)
+            summary = refresh(session, settings.topics)
             session.commit()
     except DigestError:
         raise

@@ -47,6 +47,16 @@ def cmd_reclassify(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_studies_rebuild(ctx: Context) -> int:
+    summary = operations.run_rebuild(ctx.settings, ctx.engine())
+    print(
+        f"rebuilt {summary.studies} studies ({summary.created} new, "
+        f"{summary.merged_away} merged away, {summary.reclassified} reclassified)",
+        file=ctx.out,
+    )
+    return EXIT_OK
+
+
 def cmd_subscribers(ctx: Context) -> int:
     args = ctx.args
     with Session(ctx.engine()) as session:

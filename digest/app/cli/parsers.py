@@ -191,6 +191,17 @@ def add_curate_parsers(sub: _Sub) -> None:
         "recompute design, topics, size, key finding and badges of every study",
     )
 
+    studies = sub.add_parser("studies", help="the study archive", description="the study archive")
+    studies_sub = studies.add_subparsers(
+        dest="studies_command", metavar="SUBCOMMAND", required=True
+    )
+    _add(
+        studies_sub,
+        "rebuild",
+        "curate:cmd_studies_rebuild",
+        "recluster every record from scratch (each fetch only reclusters what it touched)",
+    )
+
     claims = _add(
         sub,
         "check-claims",

@@ -15,7 +15,7 @@ from digest.app.schedule.jobs import describe_jobs, format_job_list
 from digest.app.schedule.service import run_scheduler
 from digest.app.screenshots import take_screenshots
 from digest.app.serve import serve
-from digest.app.status import render_status, source_statuses
+from digest.app.status import held_weeks, render_status, source_statuses
 from digest.model import utcnow
 from digest.publish.email import mail_settings_from_config
 from digest.publish.unsubscribe import make_unsubscribe_app
@@ -34,6 +34,9 @@ def cmd_status(ctx: Context) -> int:
     print(
         f"scheduler: {'running, ' + holder.describe() if holder else 'not running'}", file=ctx.out
     )
+    held = held_weeks(engine)
+    for week in held:  # a failed week is never mailed as a quiet one
+        print(f"weekly send: {week} held (no source could be searched that week)", file=ctx.out)
     return EXIT_FAILED if any(s.alarm for s in statuses) else EXIT_OK
 
 
