@@ -19,9 +19,12 @@ from urllib.parse import urlsplit
 from digest.classify.direction import DIRECTION_LABELS, DIRECTIONS, direction_of
 from digest.config import Settings
 from digest.render import atom, citations
-from digest.render.common import Urls, design_label, glossary_entries, html_env
+from digest.render.environment import html_env
+from digest.render.glossary import glossary_entries
+from digest.render.labels import design_label
 from digest.render.markdown import render_digest_markdown
 from digest.render.sanitize import is_iso_week, is_safe_slug, one_line
+from digest.render.urls import Urls
 from digest.views import (
     ConditionView,
     Design,
