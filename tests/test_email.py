@@ -820,7 +820,8 @@ def test_a_second_sender_is_refused_while_one_is_sending(tmp_path: Path) -> None
     """`digest send` takes the database's "send" lock: two senders never run at once."""
     from digest.app.weekly import send_week
     from digest.store.db import make_engine, migrate
-    from digest.store.locks import LockHeldError, acquire_scheduler_lock
+    from digest.store.lock_core import LockHeldError
+    from digest.store.locks import acquire_scheduler_lock
     from tests.conftest import make_settings
 
     url = f"sqlite:///{tmp_path / 'd.db'}"

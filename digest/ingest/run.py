@@ -31,7 +31,7 @@ from digest.sources import describe_change, get_kind
 from digest.sources.base import FetchContext, FetchOutcome, SourceKind, parse_or_explain
 from digest.store import records as record_store
 from digest.store.fetchlock import acquire_fetch_lock
-from digest.store.locks import LockHeldError
+from digest.store.lock_core import LockHeldError
 from digest.store.records import ParsedPage
 
 __all__ = [
