@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from digest.config import Settings, SourceConfig
 from digest.errors import ConfigError, DigestError, redact
-from digest.http import Http
+from digest.http.client import Http
 
 # re-exported: the CLI and the demo import these from here
 from digest.ingest.imports import import_files
