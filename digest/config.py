@@ -26,7 +26,7 @@ from pydantic import (
 
 from digest.cron import check_crontab
 from digest.errors import ConfigError
-from digest.http import HttpSettings
+from digest.http.settings import HttpSettings
 from digest.sources import KINDS
 from digest.sources.base_config import SourceBase
 

@@ -79,7 +79,7 @@ def test_sources_never_import_config_or_http() -> None:
 
 
 def test_pubmed_rate_key_is_the_ncbi_host_http_caps() -> None:
-    from digest.http import NCBI_HOST
+    from digest.http.settings import NCBI_HOST
     from digest.sources.pubmed.fetch import RATE_KEY
 
     assert RATE_KEY == NCBI_HOST

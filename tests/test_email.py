@@ -31,18 +31,10 @@ from sqlmodel import Session
 
 from digest.errors import ConfigError
 from digest.model import Subscriber
-from digest.publish.email import (
-    MailSettings,
-    SmtpConfig,
-    SmtpTransport,
-    SmtpUnavailable,
-    compose_digest_message,
-    mail_settings_from_config,
-    message_id_for,
-    parse_smtp_url,
-    send_digest,
-    write_dry_run,
-)
+from digest.publish.mail.compose import compose_digest_message
+from digest.publish.mail.send import send_digest, write_dry_run
+from digest.publish.mail.settings import MailSettings, mail_settings_from_config, message_id_for
+from digest.publish.mail.smtp import SmtpConfig, SmtpTransport, SmtpUnavailable, parse_smtp_url
 from digest.publish.tokens import load_secret, make_unsubscribe_token, verify_unsubscribe_token
 from digest.publish.unsubscribe import handle_unsubscribe, make_unsubscribe_app
 from digest.store import deliveries
@@ -828,7 +820,8 @@ def test_a_second_sender_is_refused_while_one_is_sending(tmp_path: Path) -> None
     """`digest send` takes the database's "send" lock: two senders never run at once."""
     from digest.app.weekly import send_week
     from digest.store.db import make_engine, migrate
-    from digest.store.locks import LockHeldError, acquire_scheduler_lock
+    from digest.store.lock_core import LockHeldError
+    from digest.store.locks import acquire_scheduler_lock
     from tests.conftest import make_settings
 
     url = f"sqlite:///{tmp_path / 'd.db'}"
@@ -846,7 +839,7 @@ def test_a_second_sender_is_refused_while_one_is_sending(tmp_path: Path) -> None
 
 
 def test_handmade_bidi_override_in_a_stored_title_never_reaches_the_subject() -> None:
-    from digest.publish.email import prepare_digest
+    from digest.publish.mail.compose import prepare_digest
 
     digest = replace(corpus_digests()[0], title="Evidence \u202etsegid\u202c digest")
     subject = prepare_digest(digest, MAIL).subject

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from digest.http import Http, RateLimiter
+from digest.http.client import Http
+from digest.http.politeness import RateLimiter
 from digest.ingest.run import fetch_one
 from digest.model import Record, SourceState
 from tests.conftest import CORPUS, make_settings

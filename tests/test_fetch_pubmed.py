@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from digest.http import Http, RateLimiter
+from digest.http.client import Http
+from digest.http.politeness import RateLimiter
 from digest.ingest.run import fetch_one, fetch_sources
 from digest.model import FetchRun, Payload, Record, SourceState
 from tests.conftest import make_settings

@@ -28,7 +28,7 @@ from digest.issue.assemble import assemble_week, site_view
 from digest.issue.context import registration_view as registry_facts
 from digest.model import Study
 from digest.render import build_site, render_digest_email_html, render_digest_text
-from digest.render.site import evidence_map
+from digest.render.evidence_map import evidence_map
 from digest.sources.clinicaltrials.parse import parse_ctgov_legacy_xml
 from digest.views import (
     ConditionSection,

@@ -19,15 +19,11 @@ from sqlmodel import Session, select
 
 from digest.errors import StoreError
 from digest.model import Digest, FetchRun, SchedulerLock
+from digest.store.advisory_lock import advisory_key
 from digest.store.db import make_engine, migrate
-from digest.store.locks import (
-    LockHeldError,
-    acquire_scheduler_lock,
-    advisory_key,
-    built_weeks,
-    current_holder,
-    last_fetch_starts,
-)
+from digest.store.lock_core import LockHeldError
+from digest.store.locks import acquire_scheduler_lock, current_holder
+from digest.store.runs import built_weeks, last_fetch_starts
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -24,7 +24,8 @@ from sqlmodel import Session, select
 
 from digest.app.cli import main
 from digest.errors import forget_secrets, redact, register_secret
-from digest.http import Http, RateLimiter
+from digest.http.client import Http
+from digest.http.politeness import RateLimiter
 from digest.ingest.run import fetch_one
 from digest.model import FetchRun
 from tests.conftest import FIXTURES, MINIMAL_TOPICS, make_settings

@@ -40,8 +40,9 @@ from digest.render import (
     to_ris,
     vancouver,
 )
-from digest.render.common import period_text, published_text, study_links
+from digest.render.labels import study_links
 from digest.render.sanitize import markdown_escape, safe_url
+from digest.render.wording import period_text, published_text
 from digest.sources.clinicaltrials.parse import parse_ctgov_legacy_xml
 from digest.sources.pubmed.parse import parse_efetch
 from digest.views import (

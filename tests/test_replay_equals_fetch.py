@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from digest.app.demo import API_PATHS, REPLAY_DIR
-from digest.http import Http, RateLimiter
+from digest.http.client import Http
+from digest.http.politeness import RateLimiter
 from digest.ingest.imports import import_files
 from digest.ingest.replay import replay_payloads
 from digest.ingest.run import fetch_one

@@ -30,7 +30,7 @@ from digest.cron import crontab_day_of_week, crontab_trigger, previous_fire_time
 from digest.errors import ConfigError
 from digest.model import Digest, FetchRun, Record, SchedulerLock
 from digest.store.db import make_engine, migrate
-from digest.store.locks import LockHeldError
+from digest.store.lock_core import LockHeldError
 from digest.weeks import last_complete_week
 from tests.conftest import MINIMAL_TOPICS, ROOT, make_settings
 

@@ -16,7 +16,7 @@ from urllib.parse import urldefrag
 import pytest
 
 from digest.app.screenshots import CHROMIUM_ARGS, pages_of, serve_directory
-from digest.publish.email import compose_digest_message
+from digest.publish.mail.compose import compose_digest_message
 from digest.publish.site_writer import write_site
 from digest.render import build_site
 from tests.test_email import MAIL, NOW

@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from digest.app.weekly import build_week
-from digest.http import Http, RateLimiter
+from digest.http.client import Http
+from digest.http.politeness import RateLimiter
 from digest.ingest.run import fetch_one, import_files
 from digest.issue.assemble import assemble_week
 from digest.model import RecordData

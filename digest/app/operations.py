@@ -27,7 +27,7 @@ from digest.studies.refresh import RefreshSummary
 from digest.weeks import last_complete_week
 
 if TYPE_CHECKING:  # the mail stack is loaded by weekly.send_week when it sends
-    from digest.publish.email import SendReport
+    from digest.publish.mail.send import SendReport
 
 log = logging.getLogger(__name__)
 

@@ -19,14 +19,9 @@ from sqlmodel import Session
 from digest.config import Settings
 from digest.issue.assemble import assemble_week, site_view
 from digest.model import utcnow
-from digest.publish.email import (
-    SendReport,
-    SmtpTransport,
-    mail_settings_from_config,
-    send_digest,
-    smtp_config_from_env,
-    write_dry_run,
-)
+from digest.publish.mail.send import SendReport, send_digest, write_dry_run
+from digest.publish.mail.settings import mail_settings_from_config
+from digest.publish.mail.smtp import SmtpTransport, smtp_config_from_env
 from digest.publish.site_writer import write_files, write_site
 from digest.render.email_html import render_digest_email_html
 from digest.render.markdown import render_digest_markdown

@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from digest.config import Settings
 from digest.errors import DigestError, StoreError, redact
-from digest.store.locks import Lock, LockHeldError, acquire_scheduler_lock
+from digest.store.lock_core import Lock, LockHeldError
+from digest.store.locks import acquire_scheduler_lock
 from digest.studies import refresh as study_store
 
 log = logging.getLogger(__name__)

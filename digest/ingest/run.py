@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from digest.config import Settings, SourceConfig
 from digest.errors import ConfigError, DigestError, redact
-from digest.http import Http
+from digest.http.client import Http
 
 # re-exported: the CLI and the demo import these from here
 from digest.ingest.imports import import_files
@@ -31,7 +31,7 @@ from digest.sources import describe_change, get_kind
 from digest.sources.base import FetchContext, FetchOutcome, SourceKind, parse_or_explain
 from digest.store import records as record_store
 from digest.store.fetchlock import acquire_fetch_lock
-from digest.store.locks import LockHeldError
+from digest.store.lock_core import LockHeldError
 from digest.store.records import ParsedPage
 
 __all__ = [

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy.engine import Engine
 
-from digest.publish.email import MailSettings
+from digest.publish.mail.settings import MailSettings
 from digest.publish.tokens import verify_unsubscribe_token
 from digest.store.deliveries import DeliveryLedger
 

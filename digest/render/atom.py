@@ -14,18 +14,12 @@ from urllib.parse import quote
 
 from lxml import etree
 
-from digest.render.common import (
-    Urls,
-    design_label,
-    html_env,
-    period_text,
-    published_text,
-    registry_summary,
-    results_summary,
-    rfc3339,
-    sample_size_text,
-)
+from digest.render.environment import html_env
+from digest.render.labels import design_label
+from digest.render.registry import registry_summary, results_summary
 from digest.render.sanitize import one_line
+from digest.render.urls import Urls
+from digest.render.wording import period_text, published_text, rfc3339, sample_size_text
 from digest.views import ConditionView, DigestView, SiteView, StudyView
 
 # lxml ships without type stubs

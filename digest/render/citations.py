@@ -16,8 +16,8 @@ from bibtexparser.bibdatabase import BibDatabase
 from bibtexparser.bwriter import BibTexWriter
 from bibtexparser.latexenc import string_to_latex
 
-from digest.render.common import MONTHS
 from digest.render.sanitize import doi_url, one_line, pubmed_url, registry_url, safe_url
+from digest.render.wording import MONTHS
 from digest.views import StudyView
 
 _INITIALS = re.compile(r"^[A-Z]{1,4}$")

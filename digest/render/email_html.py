@@ -6,7 +6,8 @@ import functools
 
 import css_inline
 
-from digest.render.common import Urls, html_env
+from digest.render.environment import html_env
+from digest.render.urls import Urls
 from digest.views import DigestView, SiteSettings
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from digest.render.common import Urls, text_env
+from digest.render.environment import text_env
+from digest.render.urls import Urls
 from digest.views import DigestView, SiteSettings
 
 _BLANK_RUNS = re.compile(r"\n{3,}")

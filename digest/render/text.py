@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from digest.render.common import Urls, text_env
+from digest.render.environment import text_env
 from digest.render.markdown import tidy_blank_lines
+from digest.render.urls import Urls
 from digest.views import DigestView, SiteSettings
 
 

@@ -21,7 +21,8 @@ from digest.model import ParseResult, RecordData
 from digest.sources.base_config import SourceBase
 
 if TYPE_CHECKING:
-    from digest.http import Http, Response
+    from digest.http.client import Http
+    from digest.http.response import Response
 
 Context = dict[str, Any]
 _T = TypeVar("_T")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from digest.sources.base import FetchContext, FetchOutcome
 
 if TYPE_CHECKING:
-    from digest.http import Response
+    from digest.http.response import Response
 
 
 def rebase(url: str, base_url: str | None) -> str:

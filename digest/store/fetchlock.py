@@ -21,14 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from digest.model import SchedulerLock, utcnow
-from digest.store.locks import (
-    DEFAULT_HEARTBEAT_SECONDS,
-    STALE_HEARTBEATS,
-    Lock,
-    acquire_scheduler_lock,
-    current_holder,
-    is_stale,
-)
+from digest.store.lock_core import DEFAULT_HEARTBEAT_SECONDS, STALE_HEARTBEATS, Lock
+from digest.store.locks import acquire_scheduler_lock, current_holder
+from digest.store.row_lock import is_stale
 
 
 def lock_name(source: str) -> str:

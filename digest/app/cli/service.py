@@ -17,7 +17,7 @@ from digest.app.screenshots import take_screenshots
 from digest.app.serve import serve
 from digest.app.status import held_weeks, render_status, source_statuses
 from digest.model import utcnow
-from digest.publish.email import mail_settings_from_config
+from digest.publish.mail.settings import mail_settings_from_config
 from digest.publish.unsubscribe import make_unsubscribe_app
 from digest.store.digests import database_counts
 from digest.store.locks import current_holder

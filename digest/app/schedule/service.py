@@ -33,7 +33,8 @@ from digest.app.schedule.jobs import job_specs, trigger_of, zone_of
 from digest.app.schedule.wrappers import JobFunctions, unless_stopping
 from digest.config import Settings
 from digest.model import utcnow
-from digest.store.locks import acquire_scheduler_lock, built_weeks, last_fetch_starts
+from digest.store.locks import acquire_scheduler_lock
+from digest.store.runs import built_weeks, last_fetch_starts
 
 # every scheduler module logs under one name: what operators filter the job lines by
 log = logging.getLogger("digest.app.schedule")

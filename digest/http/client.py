@@ -1,31 +1,29 @@
-"""All HTTP goes through here: one session, timeouts, retries, per-host politeness, size cap.
-
-The only module that imports `requests`. Parsers never see a URL, only bytes and headers.
-"""
+"""The project's HTTP client, `Http`: one session, retries with backoff, deadlines, redirects."""
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
-import urllib3.exceptions
-from pydantic import BaseModel, ConfigDict, Field
 
 from digest import __version__
 from digest.errors import FetchError, redact, register_secret
+from digest.http.body import read_capped, short
+from digest.http.politeness import RateLimiter, parse_retry_after
+from digest.http.redirects import redirect_target
+from digest.http.response import Response
+from digest.http.settings import NCBI_HOST, HttpSettings
 from digest.limits import Deadline
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("digest.http")  # the name these records always had
+
 
 _PLACEHOLDER_DOMAINS = ("example.org", "example.com", "example.net")
 
@@ -58,103 +56,6 @@ def is_placeholder_address(address: str) -> bool:
 
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-NCBI_HOST = "eutils.ncbi.nlm.nih.gov"
-
-
-class HttpSettings(BaseModel):
-    """The `http:` block of sources.yaml: timeouts, retries, politeness, budgets."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    connect_timeout: float = Field(default=5.0, gt=0)
-    read_timeout: float = Field(default=30.0, gt=0)
-    max_retries: int = Field(default=5, ge=0, le=10)
-    backoff_base: float = Field(default=1.0, ge=0)
-    backoff_max: float = Field(default=60.0, ge=0)
-    # a Retry-After longer than this ends the source's run (it is retried next time)
-    retry_after_max: float = Field(default=300.0, ge=0)
-    max_response_bytes: int = Field(default=100_000_000, ge=1024)
-    # requests per second per host; E-utilities is also capped at NCBI's own limit
-    # (3, or 10 with NCBI_API_KEY), with a 10 % margin
-    rate_limits: dict[str, float] = {
-        "pubmed.ncbi.nlm.nih.gov": 1.0,
-        "clinicaltrials.gov": 0.7,
-        "www.ebi.ac.uk": 5.0,
-        "www.nccih.nih.gov": 1.0,
-    }
-    default_rate_limit: float = Field(default=2.0, gt=0)
-    # wall-clock budgets: one request (all of its body), one source's whole run
-    request_deadline: float = Field(default=300.0, gt=0)
-    source_deadline: float = Field(default=1800.0, gt=0)
-    max_redirects: int = Field(default=5, ge=0, le=20)
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A finished response: the decoded body and the headers that matter downstream."""
-
-    url: str
-    status: int
-    content: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "")
-
-    @property
-    def etag(self) -> str | None:
-        return self.headers.get("etag")
-
-    @property
-    def last_modified(self) -> str | None:
-        return self.headers.get("last-modified")
-
-
-class RateLimiter:
-    """Minimum spacing between requests per key (a host or a service), thread-safe."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._next_slot: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self._clock = clock
-        self._sleep = sleep
-
-    def wait(self, key: str, per_second: float) -> float:
-        """Block until `key` may be used again; returns the seconds waited."""
-        interval = 1.0 / per_second
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next_slot.get(key, now))
-            self._next_slot[key] = slot + interval
-        delay = slot - now
-        if delay > 0:
-            self._sleep(delay)
-        return max(delay, 0.0)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():  # str.isdigit() is also true for "²"
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass(slots=True)
@@ -164,16 +65,6 @@ class _SourceRun:
     name: str
     deadline: Deadline
     redirect_hosts: frozenset[str]
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return (
-        scheme,
-        (parts.hostname or "").lower(),
-        parts.port or {"http": 80, "https": 443}.get(scheme),
-    )
 
 
 class Http:
@@ -334,11 +225,11 @@ class Http:
                         source=source,
                         url=redact(url),
                     ) from exc
-                last_problem = f"connection failed or body cut short: {_short(exc)}"
+                last_problem = f"connection failed or body cut short: {short(exc)}"
                 retry_after = None
             except requests.RequestException as exc:  # bad URL or scheme, undecodable body
                 raise FetchError(
-                    f"request failed: {type(exc).__name__}: {_short(exc)}",
+                    f"request failed: {type(exc).__name__}: {short(exc)}",
                     source=source,
                     url=redact(url),
                 ) from exc
@@ -403,29 +294,6 @@ class Http:
             return run.deadline
         return own
 
-    def _redirect_target(self, origin: str, current: str, location: str, source: str | None) -> str:
-        target = urljoin(current, location.strip())
-        scheme, host, port = _origin(target)
-        if scheme not in ("http", "https"):
-            raise FetchError(
-                f"redirect to a {scheme or 'scheme-less'}: URL refused ({redact(target)})",
-                source=source,
-                url=redact(current),
-            )
-        first = _origin(origin)
-        same = (scheme, host, port) == first or (
-            host == first[1] and first[0] == "http" and scheme == "https"  # upgrade only
-        )
-        allowed = self._run.redirect_hosts if self._run is not None else frozenset()
-        if not same and host not in allowed:
-            raise FetchError(
-                f"redirect to another origin refused: {redact(target)} (allow the host with "
-                "`allow_redirects_to` in the source's settings)",
-                source=source,
-                url=redact(current),
-            )
-        return target
-
     def _send_once(
         self,
         method: str,
@@ -454,7 +322,8 @@ class Http:
             ) as raw:
                 location = raw.headers.get("location") if raw.is_redirect else None
                 if location is None:
-                    body = self._read_capped(raw, current, deadline, source)
+                    cap = self.settings.max_response_bytes
+                    body = read_capped(raw, current, deadline, cap, source)
                     return Response(
                         url=raw.url,
                         status=raw.status_code,
@@ -463,7 +332,8 @@ class Http:
                     )
                 if hop == self.settings.max_redirects:
                     break
-                target = self._redirect_target(url, raw.url, location, source)
+                allowed = self._run.redirect_hosts if self._run is not None else frozenset()
+                target = redirect_target(url, raw.url, location, source, allowed)
                 log.info(
                     "%s: redirect %d %s -> %s",
                     source or "http",
@@ -478,47 +348,3 @@ class Http:
         raise FetchError(
             f"more than {self.settings.max_redirects} redirects", source=source, url=redact(url)
         )
-
-    def _read_capped(
-        self, raw: requests.Response, url: str, deadline: Deadline, source: str | None = None
-    ) -> bytes:
-        cap = self.settings.max_response_bytes
-        chunks: list[bytes] = []
-        size = 0
-        # read1 returns what has arrived (one recv), so the clock is checked between chunks
-        # even when a server trickles a byte at a time; it decodes gzip, so the cap also
-        # bounds a decompression bomb
-        while True:
-            if deadline.expired:
-                raise FetchError(
-                    f"{deadline.describe()} ({size:,} bytes received)",
-                    source=source,
-                    url=redact(url),
-                )
-            try:
-                chunk = raw.raw.read1(65536, decode_content=True)
-            except urllib3.exceptions.ReadTimeoutError as exc:
-                raise requests.exceptions.ReadTimeout(exc) from exc
-            except urllib3.exceptions.DecodeError as exc:
-                raise FetchError(
-                    f"the body is not valid {raw.headers.get('content-encoding', 'encoded')} "
-                    f"data: {_short(exc)}",
-                    source=source,
-                    url=redact(url),
-                ) from exc
-            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError) as exc:
-                raise requests.exceptions.ChunkedEncodingError(exc) from exc
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(
-                    f"response larger than the {cap:,}-byte cap", source=source, url=redact(url)
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-
-def _short(exc: BaseException) -> str:
-    text = redact(str(exc))
-    return text if len(text) <= 160 else text[:157] + "..."
