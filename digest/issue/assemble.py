@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from digest.claims import ClaimsPolicy, load_policy, policy_panel
 from digest.config import Settings
+from digest.errors import ConfigError
 
 if TYPE_CHECKING:
     pass
@@ -22,13 +25,17 @@ from digest.issue.context import build_digest_view, study_views
 from digest.model import utcnow
 from digest.render.site import site_settings_from_config
 from digest.store import digests as q
+from digest.store.runs import last_successful_fetch
 from digest.views import (
+    ClaimsCitation,
+    ClaimsPanel,
     ConditionView,
     DigestView,
     SiteView,
     digest_from_json,
     digest_to_json,
 )
+from digest.weeks import parse_week, week_of
 
 
 def assemble_week(
@@ -69,25 +76,54 @@ def site_view(settings: Settings, engine: Engine) -> SiteView:
         } - ids
         studies += q.studies_by_id(session, {i for i in linked if i is not None}).values()
         views = study_views(session, studies, settings)
+        searched = last_successful_fetch(session)
     by_recency = sorted(
         views.values(),
         key=lambda v: (v.first_seen or date.min, v.published or "", v.slug),
         reverse=True,
     )
-    conditions = tuple(
-        ConditionView(
-            topic.slug,
-            topic.label,
-            tuple(v for v in by_recency if topic.slug in {c.slug for c in v.conditions}),
+    zone = ZoneInfo(settings.timezone)
+    this_week = week_of(utcnow()) if searched is None else week_of(searched)
+    monday, _sunday = parse_week(this_week)
+    policy = load_policy(settings.claims_policy)
+    conditions = []
+    for topic in settings.topics.conditions:
+        held = tuple(v for v in by_recency if topic.slug in {c.slug for c in v.conditions})
+        conditions.append(
+            ConditionView(
+                topic.slug,
+                topic.label,
+                held,
+                last_searched=searched.astimezone(zone).date() if searched else None,
+                new_this_week=sum(1 for v in held if v.first_seen and v.first_seen >= monday),
+                panel=_claims_panel(policy, topic.slug),
+            )
         )
-        for topic in settings.topics.conditions
-    )
     built_at = digests[0].built_at if digests else datetime(1970, 1, 1, tzinfo=UTC)
     return SiteView(
         settings=site_settings_from_config(settings),
         built_at=built_at,
         digests=digests,
         studies=tuple(sorted(views.values(), key=lambda v: v.slug)),
-        conditions=conditions,
+        conditions=tuple(conditions),
         slug_aliases=aliases,
+    )
+
+
+def _claims_panel(policy: ClaimsPolicy, condition: str) -> ClaimsPanel | None:
+    """The policy's wording panel for a condition; None when the policy has no entry."""
+    try:
+        panel = policy_panel(policy, condition)
+    except ConfigError:
+        return None
+    return ClaimsPanel(
+        policy_title=panel.policy_title,
+        status=str(panel.status),
+        accepted=panel.accepted,
+        scope=panel.scope,
+        say=tuple(panel.say),
+        avoid=tuple(panel.avoid),
+        note=panel.note,
+        citations=tuple(ClaimsCitation(c.title, c.url, c.date_read) for c in panel.citations),
+        disclaimer=panel.disclaimer,
     )

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from digest.classify.direction import DIRECTION_LABELS, DIRECTIONS
 from digest.config import Settings
 from digest.render import atom, citations
+from digest.render.condition_summary import summarise
 from digest.render.environment import html_env
 from digest.render.evidence_map import evidence_map
 from digest.render.glossary import glossary_entries
@@ -176,6 +177,7 @@ class _Builder:
             nav="conditions",
             c=condition,
             groups=groups,
+            summary=summarise(condition),
         )
         self.files[folder + "feed.xml"] = atom.render_condition_feed(self.site, condition)
 

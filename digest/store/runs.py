@@ -26,3 +26,12 @@ def built_weeks(engine: Engine) -> set[str]:
     """ISO weeks that have a built digest."""
     with Session(engine) as session:
         return set(session.exec(select(Digest.week)).all())
+
+
+def last_successful_fetch(session: Session) -> datetime | None:
+    """When the newest fetch run that searched its source successfully finished."""
+    return session.exec(
+        select(func.max(FetchRun.finished_at)).where(
+            FetchRun.outcome.in_(("ok", "not-modified"))  # type: ignore[attr-defined]
+        )
+    ).one()

@@ -24,7 +24,7 @@ from digest.views.digest import (
     DigestView,
     publication_timing,
 )
-from digest.views.site import ConditionView, SiteSettings, SiteView
+from digest.views.site import ClaimsCitation, ClaimsPanel, ConditionView, SiteSettings, SiteView
 from digest.views.study import (
     Arm,
     Link,
@@ -42,6 +42,8 @@ __all__ = [
     "DESIGN_BY_SLUG",
     "Arm",
     "ChangeView",
+    "ClaimsCitation",
+    "ClaimsPanel",
     "ConditionSection",
     "ConditionView",
     "CorrectionView",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from digest.views.designs import DESIGNS, Design
 from digest.views.digest import DigestView
@@ -27,12 +27,39 @@ class SiteSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimsCitation:
+    title: str
+    url: str
+    date_read: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimsPanel:
+    """ "What this lets you say" on a condition page, from the configured claims policy
+    (digest.claims): guidance on wording, never a claim by the archive."""
+
+    policy_title: str
+    status: str  # accepted | not_accepted | no_ruling | no_policy | ...
+    accepted: bool | None
+    scope: str
+    say: tuple[str, ...]
+    avoid: tuple[str, ...]
+    note: str
+    citations: tuple[ClaimsCitation, ...]
+    disclaimer: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConditionView:
-    """A condition's running evidence list (newest first, as the caller orders it)."""
+    """A condition's running evidence list (newest first, as the caller orders it), when the
+    archive last searched, how many of its studies are new this week, and the wording panel."""
 
     slug: str
     label: str
     studies: tuple[StudyView, ...]
+    last_searched: date | None = None
+    new_this_week: int = 0
+    panel: ClaimsPanel | None = None
 
 
 @dataclass(frozen=True, slots=True)
