@@ -445,3 +445,34 @@ def test_axe_core_finds_no_serious_problems(
         ]
     assert problems == []
     page.close()
+
+
+def test_condition_page_shows_summary_panel_and_last_searched_line(
+    browser: Any, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    from digest.views import ConditionView
+    from tests.test_condition_pages import PANEL, STUDIES
+    from tests.test_render import corpus_site
+
+    site = corpus_site()
+    condition = ConditionView(
+        "low-back-pain", "Low back pain", STUDIES, last_searched=date(2026, 11, 30),
+        new_this_week=2, panel=PANEL,
+    )  # fmt: skip
+    files = build_site(replace(site, conditions=(condition,), studies=(*site.studies, *STUDIES)))
+    for base, root in _serve(tmp_path, files):
+        page = browser.new_page(java_script_enabled=False)
+        visit(
+            page, base + "conditions/low-back-pain/", root / "conditions/low-back-pain/index.html"
+        )
+        assert page.locator(".last-searched").inner_text() == (
+            "Last searched 30 Nov 2026 — 2 new this week."
+        )
+        assert page.locator(".evidence-summary").is_visible()
+        assert "What this lets you say" in page.locator(".claims-panel h2").inner_text()
+        assert "not legal advice" in page.locator(".claims-panel").inner_text()
+        shot(page, "condition-page-1280")
+        page.close()
