@@ -23,10 +23,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.config import Settings
 from digest.desk import audit
@@ -330,11 +332,11 @@ def create_app(config: DeskConfig) -> Starlette:
         except ValueError:
             return forbidden(request)
 
-        def save() -> str | None:
+        def save() -> tuple[str, str] | None:
             view = week_view(week)
             study = next((s for s in view.studies() if s.slug == slug), None)
             if study is None:
-                return "This study is not a candidate of this week."
+                return "", "This study is not a candidate of this week."
             try:
                 with Session(config.engine) as session:
                     decide(
@@ -354,12 +356,12 @@ def create_app(config: DeskConfig) -> Starlette:
                     )
                     session.commit()
             except TriageError as exc:
-                return str(exc)
+                return slug, str(exc)
             return None
 
         error = await run_in_threadpool(save)
         if error:
-            return await run_in_threadpool(triage_page, request, staff, week, 400, {slug: error})
+            return await run_in_threadpool(triage_page, request, staff, week, 400, dict([error]))
         return RedirectResponse(f"/desk/weeks/{week}#item-{slug}", 303)
 
     async def approve_week(request: Request) -> Response:
@@ -582,20 +584,37 @@ def create_app(config: DeskConfig) -> Starlette:
     if config.list_id:
         routes.append(Route(config.unsubscribe_path, unsubscribe_endpoint,
                             methods=["GET", "POST"]))
-    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    return Starlette(
+        routes=routes,
+        exception_handlers={404: not_found, 405: not_found},
+        middleware=[Middleware(SecurityHeaders)],
+    )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if not request.url.path.startswith("/assets/"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
 
-    return app
+class SecurityHeaders:
+    """CSP without scripts, no framing, no sniffing, no referrer; desk pages not cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cache = not str(scope.get("path", "")).startswith("/assets/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CSP)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+                if cache:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _text(form: FormData, name: str) -> str | None:
