@@ -32,12 +32,20 @@ from tests.test_desk_support import (
 __all__ = ["desk_engine"]
 WEEK = "2026-W47"
 SLUG = "nct-nct02583334"
-DESK_GETS = ["/desk/", f"/desk/weeks/{WEEK}", "/desk/weeks/2026-W01", "/desk/audit",
-             "/desk/subscribers", "/desk/nothing-here", f"/desk/audit?week={WEEK}"]
-DESK_POSTS = [f"/desk/weeks/{WEEK}/items/{SLUG}", f"/desk/weeks/{WEEK}/approve",
-              "/desk/sign-out"]
-HOSTILE = ('<script>alert(1)</script><img src=x onerror="alert(2)">'
-           '<a href="javascript:alert(3)">x</a> " onmouseover="alert(4)')
+DESK_GETS = [
+    "/desk/",
+    f"/desk/weeks/{WEEK}",
+    "/desk/weeks/2026-W01",
+    "/desk/audit",
+    "/desk/subscribers",
+    "/desk/nothing-here",
+    f"/desk/audit?week={WEEK}",
+]
+DESK_POSTS = [f"/desk/weeks/{WEEK}/items/{SLUG}", f"/desk/weeks/{WEEK}/approve", "/desk/sign-out"]
+HOSTILE = (
+    '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    '<a href="javascript:alert(3)">x</a> " onmouseover="alert(4)'
+)
 
 
 @pytest.fixture
@@ -62,9 +70,15 @@ def csrf_of(html: str) -> str:
 
 def sign_in(client: TestClient, password: str = PASSWORD, username: str = "alice") -> int:
     page = client.get("/desk/sign-in")
-    response = client.post("/desk/sign-in", data={
-        "csrf": csrf_of(page.text), "username": username, "password": password,
-        "next": "/desk/"})
+    response = client.post(
+        "/desk/sign-in",
+        data={
+            "csrf": csrf_of(page.text),
+            "username": username,
+            "password": password,
+            "next": "/desk/",
+        },
+    )
     return response.status_code
 
 
@@ -82,8 +96,9 @@ def test_nothing_of_the_desk_without_a_session(client: TestClient) -> None:
     assert "nct-nct02583334" not in sign.text
 
 
-def test_sign_in_sets_a_strict_httponly_cookie_and_audits(client: TestClient,
-                                                          config: DeskConfig) -> None:
+def test_sign_in_sets_a_strict_httponly_cookie_and_audits(
+    client: TestClient, config: DeskConfig
+) -> None:
     assert sign_in(client) == 303
     page = client.get(f"/desk/weeks/{WEEK}")
     assert page.status_code == 200 and "Triage: 2026-W47" in page.text
@@ -99,39 +114,52 @@ def test_every_form_needs_its_csrf_token(client: TestClient) -> None:
     page = client.get("/desk/sign-in")
     no_token = client.post("/desk/sign-in", data={"username": "alice", "password": PASSWORD})
     assert no_token.status_code == 403
-    forged = client.post("/desk/sign-in", data={"username": "alice", "password": PASSWORD,
-                                                "csrf": csrf_of(page.text) + "x"})
+    forged = client.post(
+        "/desk/sign-in",
+        data={"username": "alice", "password": PASSWORD, "csrf": csrf_of(page.text) + "x"},
+    )
     assert forged.status_code == 403
     assert sign_in(client) == 303
     token = csrf_of(client.get(f"/desk/weeks/{WEEK}").text)
     for path in DESK_POSTS:
         assert client.post(path, data={"status": "approved"}).status_code == 403, path
         assert client.post(path, data={"status": "approved", "csrf": "nope"}).status_code == 403
-    ok = client.post(f"/desk/weeks/{WEEK}/items/{SLUG}", data={"status": "approved",
-                                                               "csrf": token})
+    ok = client.post(f"/desk/weeks/{WEEK}/items/{SLUG}", data={"status": "approved", "csrf": token})
     assert ok.status_code == 303
     for path in ("/subscribe", "/subscribe/confirm"):
-        assert client.post(path, data={"email": "a@example.org", "agree": "yes"}).status_code \
-            == 403, path
+        assert (
+            client.post(path, data={"email": "a@example.org", "agree": "yes"}).status_code == 403
+        ), path
 
 
 def test_set_cookie_is_httponly_strict(config: DeskConfig) -> None:
     with TestClient(create_app(config), follow_redirects=False) as client:
         page = client.get("/desk/sign-in")
-        response = client.post("/desk/sign-in", data={
-            "csrf": csrf_of(page.text), "username": "alice", "password": PASSWORD})
-        header = next(v for k, v in response.headers.multi_items()
-                      if k == "set-cookie" and v.startswith(SESSION_COOKIE))
+        response = client.post(
+            "/desk/sign-in",
+            data={"csrf": csrf_of(page.text), "username": "alice", "password": PASSWORD},
+        )
+        header = next(
+            v
+            for k, v in response.headers.multi_items()
+            if k == "set-cookie" and v.startswith(SESSION_COOKIE)
+        )
         assert "HttpOnly" in header and "SameSite=strict" in header and "Path=/desk" in header
         assert "Max-Age=28800" in header
     secure = replace(config, public_url="https://digest.example.org")
-    with TestClient(create_app(secure), base_url="https://testserver",
-                    follow_redirects=False) as client:
+    with TestClient(
+        create_app(secure), base_url="https://testserver", follow_redirects=False
+    ) as client:
         page = client.get("/desk/sign-in")
-        response = client.post("/desk/sign-in", data={
-            "csrf": csrf_of(page.text), "username": "alice", "password": PASSWORD})
-        header = next(v for k, v in response.headers.multi_items()
-                      if k == "set-cookie" and v.startswith(SESSION_COOKIE))
+        response = client.post(
+            "/desk/sign-in",
+            data={"csrf": csrf_of(page.text), "username": "alice", "password": PASSWORD},
+        )
+        header = next(
+            v
+            for k, v in response.headers.multi_items()
+            if k == "set-cookie" and v.startswith(SESSION_COOKIE)
+        )
         assert "Secure" in header
 
 
@@ -143,8 +171,10 @@ def test_wrong_passwords_are_rate_limited_per_account_and_per_address(
     assert sign_in(client, "wrong password 3") == 401
     assert sign_in(client) == 429  # locked: even the right password is not checked
     page = client.get("/desk/sign-in")
-    response = client.post("/desk/sign-in", data={"csrf": csrf_of(page.text),
-                                                  "username": "alice", "password": PASSWORD})
+    response = client.post(
+        "/desk/sign-in",
+        data={"csrf": csrf_of(page.text), "username": "alice", "password": PASSWORD},
+    )
     assert "Too many failed sign-ins" in response.text
     # per address: other usernames from the same client, 10 failures in all
     for n in range(7):
@@ -155,8 +185,9 @@ def test_wrong_passwords_are_rate_limited_per_account_and_per_address(
         assert len(locked.all()) >= 3
 
 
-def test_a_cookie_signed_with_another_secret_is_refused(client: TestClient,
-                                                        config: DeskConfig) -> None:
+def test_a_cookie_signed_with_another_secret_is_refused(
+    client: TestClient, config: DeskConfig
+) -> None:
     with Session(config.engine) as session:
         alice = session.exec(select(StaffAccount)).one()
         payload = {"id": alice.id, "g": alice.generation, "c": "t" * 43}
@@ -189,9 +220,17 @@ def test_sessions_expire_and_end_when_the_account_is_removed(config: DeskConfig)
 def test_a_hostile_note_is_inert_on_the_desk_pages(client: TestClient) -> None:
     assert sign_in(client) == 303
     token = csrf_of(client.get(f"/desk/weeks/{WEEK}").text)
-    saved = client.post(f"/desk/weeks/{WEEK}/items/{SLUG}", data={
-        "csrf": token, "status": "held", "reason": HOSTILE[:300], "note": HOSTILE,
-        "relevance": "5", "newsworthiness": "3"})
+    saved = client.post(
+        f"/desk/weeks/{WEEK}/items/{SLUG}",
+        data={
+            "csrf": token,
+            "status": "held",
+            "reason": HOSTILE[:300],
+            "note": HOSTILE,
+            "relevance": "5",
+            "newsworthiness": "3",
+        },
+    )
     assert saved.status_code == 303
     for path in (f"/desk/weeks/{WEEK}", f"/desk/audit?week={WEEK}"):
         html = client.get(path).text
@@ -211,10 +250,12 @@ def test_a_hostile_note_is_inert_on_the_desk_pages(client: TestClient) -> None:
 def test_a_refused_decision_says_why_and_keeps_nothing(client: TestClient) -> None:
     assert sign_in(client) == 303
     token = csrf_of(client.get(f"/desk/weeks/{WEEK}").text)
-    response = client.post(f"/desk/weeks/{WEEK}/items/{SLUG}",
-                           data={"csrf": token, "status": "left-out"})
+    response = client.post(
+        f"/desk/weeks/{WEEK}/items/{SLUG}", data={"csrf": token, "status": "left-out"}
+    )
     assert response.status_code == 400
     assert re.search(r"say why it is held or left out", response.text)
-    missing = client.post(f"/desk/weeks/{WEEK}/items/pmid-1", data={"csrf": token,
-                                                                    "status": "approved"})
+    missing = client.post(
+        f"/desk/weeks/{WEEK}/items/pmid-1", data={"csrf": token, "status": "approved"}
+    )
     assert missing.status_code == 400 and "not a candidate" in missing.text

@@ -33,9 +33,14 @@ def run_handler(handler: Callable[[Context], int], engine: Engine, **args: Any) 
 
 
 def staff(engine: Engine, action: str, username: str | None = None, **extra: Any) -> str:
-    return run_handler(cmd_staff, engine, action=action, username=username,
-                       password_stdin=extra.pop("password_stdin", True),
-                       all=extra.pop("all", False))
+    return run_handler(
+        cmd_staff,
+        engine,
+        action=action,
+        username=username,
+        password_stdin=extra.pop("password_stdin", True),
+        all=extra.pop("all", False),
+    )
 
 
 def test_staff_add_list_remove_with_password_on_stdin(
@@ -54,8 +59,9 @@ def test_staff_add_list_remove_with_password_on_stdin(
         row = session.exec(select(StaffAccount)).one()
         assert row.password_hash.startswith("$argon2id$")
         assert "a long enough password" not in row.password_hash
-        outcome, account = authenticate(session, "alice", "a long enough password",
-                                        "127.0.0.1", RateLimits())
+        outcome, account = authenticate(
+            session, "alice", "a long enough password", "127.0.0.1", RateLimits()
+        )
         assert outcome == "ok" and account is not None
     assert staff(desk_engine, "remove", "alice") == "alice: removed\n"
     assert staff(desk_engine, "list") == ""

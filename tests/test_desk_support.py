@@ -53,13 +53,22 @@ def migrate_with_desk(engine: Engine, tmp: Path) -> None:
         shutil.copytree(MIGRATIONS_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
         desk = folder / "versions" / "0004_desk.py"
         others = [p for p in (folder / "versions").glob("*.py") if p.name != desk.name]
-        heads = {re.search(r'^revision: str = "(\w+)"', p.read_text(), re.M).group(1)  # type: ignore[union-attr]
-                 for p in others}
-        downs = {m.group(1) for p in others
-                 for m in [re.search(r'^down_revision: [^=]+= "(\w+)"', p.read_text(), re.M)] if m}
+        heads = {
+            re.search(r'^revision: str = "(\w+)"', p.read_text(), re.M).group(1)  # type: ignore[union-attr]
+            for p in others
+        }
+        downs = {
+            m.group(1)
+            for p in others
+            for m in [re.search(r'^down_revision: [^=]+= "(\w+)"', p.read_text(), re.M)]
+            if m
+        }
         (head,) = heads - downs
-        desk.write_text(desk.read_text().replace('down_revision: str | None = "0003"',
-                                                 f'down_revision: str | None = "{head}"'))
+        desk.write_text(
+            desk.read_text().replace(
+                'down_revision: str | None = "0003"', f'down_revision: str | None = "{head}"'
+            )
+        )
         config.set_main_option("script_location", str(folder))
     ScriptDirectory.from_config(config).get_current_head()
     with engine.begin() as connection:
@@ -129,8 +138,13 @@ class RunningDesk:
         self.port = free_port()
         self.config = replace(config, public_url=f"http://127.0.0.1:{self.port}")
         self.server = uvicorn.Server(
-            uvicorn.Config(create_app(self.config), host="127.0.0.1", port=self.port,
-                           log_level="warning", access_log=False)
+            uvicorn.Config(
+                create_app(self.config),
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

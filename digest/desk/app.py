@@ -64,18 +64,23 @@ from digest.issue.context import build_digest_view
 from digest.model import Subscriber, utcnow
 from digest.publish.tokens import verify_unsubscribe_token
 from digest.store.deliveries import InvalidEmail
-from digest.views import DigestView, StudyView, design_of
+from digest.views import DigestView, design_of
 from digest.weeks import last_complete_week, parse_week
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SITE_CSS = HERE.parent / "static" / "site.css"
-ASSETS = {"site.css": SITE_CSS, "desk.css": HERE / "static" / "desk.css"}
+ASSETS = {
+    "site.css": SITE_CSS,
+    "desk.css": HERE / "static" / "desk.css",
+    "icon.svg": HERE.parent / "static" / "icon.svg",
+}
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
 MAX_FIELDS = 40
+DRAFT_FIELDS = ("status", "reason", "relevance", "newsworthiness", "note", "label", "label_reason")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +99,7 @@ class DeskConfig:
     postal_address: str | None = None
     max_labels: int = DEFAULT_MAX_LABELS
     session_max_age: timedelta = timedelta(hours=8)
-    limits: RateLimits = RateLimits()
+    limits: RateLimits = field(default_factory=RateLimits)
     clock: Callable[[], datetime] = utcnow
 
     @property
@@ -127,6 +132,7 @@ def create_app(config: DeskConfig) -> Starlette:
     settings = config.settings
     site_title = settings.digest.title
     conditions = [(c.slug, c.label) for c in settings.topics.conditions]
+    shown_consent = consent_text(site_title, "weekly or monthly, as chosen above")
 
     def page(
         request: Request,
@@ -277,6 +283,7 @@ def create_app(config: DeskConfig) -> Starlette:
         week: str,
         status: int = 200,
         errors: Mapping[str, str] | None = None,
+        drafts: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> HTMLResponse:
         view = week_view(week)
         with Session(config.engine) as session:
@@ -284,8 +291,10 @@ def create_app(config: DeskConfig) -> Starlette:
             boosts = feedback_boosts(past_ratings(session, week))
             sign_off = sign_off_of(session, week)
         studies = feedback_order(view.studies(), boosts)
-        counts = {s: sum(1 for d in decisions.values() if d.status == s) for s in
-                  ("approved", "held", "left-out")}
+        counts = {
+            s: sum(1 for d in decisions.values() if d.status == s)
+            for s in ("approved", "held", "left-out")
+        }
         monday, _ = parse_week(week)
         return page(
             request,
@@ -300,6 +309,7 @@ def create_app(config: DeskConfig) -> Starlette:
             max_labels=config.max_labels,
             sign_off=sign_off,
             errors=errors or {},
+            drafts=drafts or {},
             note_max=NOTE_MAX,
             reason_max=REASON_MAX,
             previous_week=_shift(monday, -7),
@@ -315,8 +325,14 @@ def create_app(config: DeskConfig) -> Starlette:
         try:
             parse_week(week)
         except ValueError:
-            return page(request, "message.html", 404, staff=staff, title="No such week",
-                        message="Weeks are written like 2026-W47.")
+            return page(
+                request,
+                "message.html",
+                404,
+                staff=staff,
+                title="No such week",
+                message="Weeks are written like 2026-W47.",
+            )
         return await run_in_threadpool(triage_page, request, staff, week)
 
     async def decide_item(request: Request) -> Response:
@@ -361,7 +377,12 @@ def create_app(config: DeskConfig) -> Starlette:
 
         error = await run_in_threadpool(save)
         if error:
-            return await run_in_threadpool(triage_page, request, staff, week, 400, dict([error]))
+            draft = {name: _text(form, name) for name in DRAFT_FIELDS}
+            for name in ("relevance", "newsworthiness"):  # as the template compares them
+                draft[name] = int(v) if (v := draft[name]) and v.isdigit() else None  # type: ignore[assignment]
+            return await run_in_threadpool(
+                triage_page, request, staff, week, 400, dict([error]), {slug: draft}
+            )
         return RedirectResponse(f"/desk/weeks/{week}#item-{slug}", 303)
 
     async def approve_week(request: Request) -> Response:
@@ -398,20 +419,34 @@ def create_app(config: DeskConfig) -> Starlette:
             subscribers = list(session.exec(select(Subscriber).order_by(col(Subscriber.email))))
             suppressed = {s.email: s for s in session.exec(select(Suppression))}
             pending = session.exec(
-                select(Signup).where(col(Signup.confirmed_at).is_(None))
-                .order_by(col(Signup.created_at).desc()).limit(100)
+                select(Signup)
+                .where(col(Signup.confirmed_at).is_(None))
+                .order_by(col(Signup.created_at).desc())
+                .limit(100)
             ).all()
             recent = session.exec(
                 select(ConsentEvent).order_by(col(ConsentEvent.at).desc()).limit(50)
             ).all()
             rows = [
-                (s, "suppressed" if s.email in suppressed
-                 else "unsubscribed" if s.unsubscribed_at else "active")
+                (
+                    s,
+                    "suppressed"
+                    if s.email in suppressed
+                    else "unsubscribed"
+                    if s.unsubscribed_at
+                    else "active",
+                )
                 for s in subscribers
             ]
-            return page(request, "subscribers.html", staff=staff, rows=rows,
-                        suppressed=list(suppressed.values()), pending=list(pending),
-                        recent=list(recent))
+            return page(
+                request,
+                "subscribers.html",
+                staff=staff,
+                rows=rows,
+                suppressed=list(suppressed.values()),
+                pending=list(pending),
+                recent=list(recent),
+            )
 
     # ------------------------------------------------------------------ subscribe
 
@@ -423,7 +458,7 @@ def create_app(config: DeskConfig) -> Starlette:
             conditions=conditions,
             tiers=MIN_TIERS,
             frequencies=FREQUENCIES,
-            consent=consent_text(site_title, "weekly or monthly, as chosen below"),
+            consent=shown_consent,
             available=config.send_mail is not None,
             **context,
         )
@@ -438,26 +473,35 @@ def create_app(config: DeskConfig) -> Starlette:
             return subscribe_form(request, 503, error="Sign-up by email is not available yet.")
         email = (_text(form, "email") or "").strip()
         known = {slug for slug, _ in conditions}
-        chosen = frozenset(c for c in form.getlist("conditions") if isinstance(c, str)
-                           and c in known)
+        chosen = frozenset(
+            c for c in form.getlist("conditions") if isinstance(c, str) and c in known
+        )
         tier = _text(form, "min_tier") or "any"
         frequency = _text(form, "frequency") or "weekly"
         if tier not in MIN_TIERS or frequency not in FREQUENCIES:
             return subscribe_form(request, 400, error="Please choose from the lists.", email=email)
         if _text(form, "agree") != "yes":
-            return subscribe_form(request, 400, email=email,
-                                  error="Please tick the box to agree to receive the emails.")
+            return subscribe_form(
+                request,
+                400,
+                email=email,
+                error="Please tick the box to agree to receive the emails.",
+            )
         preferences = Preferences(chosen, tier, frequency)
-        shown = consent_text(site_title, frequency)
+        shown = shown_consent  # logged exactly as the form showed it
         send_mail = config.send_mail
 
         def store_and_send() -> str | None:
             with Session(config.engine) as session:
                 try:
                     signup = request_signup(
-                        session, email, preferences, shown,
+                        session,
+                        email,
+                        preferences,
+                        shown,
                         address=client_address(request),
-                        user_agent=request.headers.get("user-agent"), now=now(),
+                        user_agent=request.headers.get("user-agent"),
+                        now=now(),
                     )
                 except InvalidEmail:
                     return "That does not look like an email address we can send to."
@@ -468,8 +512,12 @@ def create_app(config: DeskConfig) -> Starlette:
                     confirm_tokens.make(signup.nonce), safe=""
                 )
                 message = confirmation_message(
-                    to=signup.email, from_address=config.from_address, site_title=site_title,
-                    confirm_url=link, shown_text=shown, postal_address=config.postal_address,
+                    to=signup.email,
+                    from_address=config.from_address,
+                    site_title=site_title,
+                    confirm_url=link,
+                    shown_text=shown,
+                    postal_address=config.postal_address,
                     now=now(),
                 )
                 send_mail(message)  # raises: nothing is committed, the form says so
@@ -480,15 +528,22 @@ def create_app(config: DeskConfig) -> Starlette:
             error = await run_in_threadpool(store_and_send)
         except Exception as exc:  # an SMTP failure: tell the person, keep nothing
             log.warning("confirmation mail not sent: %s", type(exc).__name__)
-            return subscribe_form(request, 503, email=email,
-                                  error="We could not send the confirmation email just now. "
-                                        "Please try again later.")
+            return subscribe_form(
+                request,
+                503,
+                email=email,
+                error="We could not send the confirmation email just now. Please try again later.",
+            )
         if error:
             return subscribe_form(request, 400, error=error, email=email)
-        return page(request, "message.html", title="Check your inbox",
-                    message="If the address can receive mail, a message with a confirm link "
-                            "is on its way. Nothing is sent until you confirm. The link "
-                            "expires in 48 hours.")
+        return page(
+            request,
+            "message.html",
+            title="Check your inbox",
+            message="If the address can receive mail, a message with a confirm link "
+            "is on its way. Nothing is sent until you confirm. The link "
+            "expires in 48 hours.",
+        )
 
     async def confirm(request: Request) -> Response:
         if request.method == "GET":
@@ -505,26 +560,47 @@ def create_app(config: DeskConfig) -> Starlette:
             return confirm_problem(request, state)
         with Session(config.engine) as session:
             outcome, email = confirm_signup(
-                session, nonce, address=client_address(request),
-                user_agent=request.headers.get("user-agent"), now=now(),
+                session,
+                nonce,
+                address=client_address(request),
+                user_agent=request.headers.get("user-agent"),
+                now=now(),
             )
             session.commit()
         if outcome == "confirmed":
-            return page(request, "message.html", title="You are subscribed",
-                        message=f"{email} will receive {site_title}. Every issue has a "
-                                "one-click unsubscribe link.")
+            return page(
+                request,
+                "message.html",
+                title="You are subscribed",
+                message=f"{email} will receive {site_title}. Every issue has a "
+                "one-click unsubscribe link.",
+            )
         if outcome == "already":
-            return page(request, "message.html", title="Already confirmed",
-                        message="This link was already used; your subscription stands.")
+            return page(
+                request,
+                "message.html",
+                title="Already confirmed",
+                message="This link was already used; your subscription stands.",
+            )
         return confirm_problem(request, "invalid")
 
     def confirm_problem(request: Request, state: str) -> HTMLResponse:
         if state == "expired":
-            return page(request, "message.html", 410, title="Link expired",
-                        message="This confirm link has expired. Please sign up again.")
-        return page(request, "message.html", 400, title="Link not valid",
-                    message="This confirm link is not valid. Please use the link in the "
-                            "email, or sign up again.")
+            return page(
+                request,
+                "message.html",
+                410,
+                title="Link expired",
+                message="This confirm link has expired. Please sign up again.",
+            )
+        return page(
+            request,
+            "message.html",
+            400,
+            title="Link not valid",
+            message="This confirm link is not valid. Please use the link in the "
+            "email, or sign up again.",
+        )
 
     # ------------------------------------------------------------------ unsubscribe
 
@@ -540,20 +616,34 @@ def create_app(config: DeskConfig) -> Starlette:
             else None
         )
         if email is None:
-            return page(request, "message.html", 400, title="Link not valid",
-                        message="This unsubscribe link is not valid. Please use the link in "
-                                "your email.")
+            return page(
+                request,
+                "message.html",
+                400,
+                title="Link not valid",
+                message="This unsubscribe link is not valid. Please use the link in your email.",
+            )
         if request.method == "POST":
             one_click = form is not None and _text(form, "List-Unsubscribe") == "One-Click"
             with Session(config.engine) as session:
-                unsubscribe(session, email, "one-click" if one_click else "unsubscribe-page",
-                            address=client_address(request),
-                            user_agent=request.headers.get("user-agent"), now=now())
+                unsubscribe(
+                    session,
+                    email,
+                    "one-click" if one_click else "unsubscribe-page",
+                    address=client_address(request),
+                    user_agent=request.headers.get("user-agent"),
+                    now=now(),
+                )
                 session.commit()
-            return page(request, "message.html", title="You are unsubscribed",
-                        message=f"{email} will receive no more emails from {site_title}.")
-        return page(request, "unsubscribe.html", email=email, token=token,
-                    action=config.unsubscribe_path)
+            return page(
+                request,
+                "message.html",
+                title="You are unsubscribed",
+                message=f"{email} will receive no more emails from {site_title}.",
+            )
+        return page(
+            request, "unsubscribe.html", email=email, token=token, action=config.unsubscribe_path
+        )
 
     # ------------------------------------------------------------------ assets
 
@@ -561,7 +651,8 @@ def create_app(config: DeskConfig) -> Starlette:
         path = ASSETS.get(request.path_params["name"])
         if path is None:
             return Response("not found", 404, media_type="text/plain")
-        return FileResponse(path, media_type="text/css; charset=utf-8")
+        kind = "image/svg+xml" if path.suffix == ".svg" else "text/css; charset=utf-8"
+        return FileResponse(path, media_type=kind)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/desk/") and current_staff(request) is None:
@@ -582,8 +673,7 @@ def create_app(config: DeskConfig) -> Starlette:
         Route("/assets/{name}", asset),
     ]
     if config.list_id:
-        routes.append(Route(config.unsubscribe_path, unsubscribe_endpoint,
-                            methods=["GET", "POST"]))
+        routes.append(Route(config.unsubscribe_path, unsubscribe_endpoint, methods=["GET", "POST"]))
     return Starlette(
         routes=routes,
         exception_handlers={404: not_found, 405: not_found},

@@ -15,6 +15,7 @@ Messages are only read, never deleted or moved.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import imaplib
@@ -23,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from digest.errors import ConfigError, register_secret
@@ -66,17 +68,23 @@ def parse_report(message: Message) -> list[Bounce]:
     return []
 
 
+def _blocks(part: Message) -> list[Message]:
+    """The header blocks of a message/* part (parsed, or left as text by some parsers)."""
+    payload: Any = part.get_payload()
+    if isinstance(payload, list):
+        return [block for block in payload if isinstance(block, Message)]
+    if isinstance(payload, str):
+        text = payload.replace("\r\n", "\n")
+        return [email.message_from_string(b) for b in text.split("\n\n") if b.strip()]
+    return []
+
+
 def _dsn(message: Message) -> list[Bounce]:
     found = []
     for part in message.walk():
         if part.get_content_type() != "message/delivery-status":
             continue
-        payload = part.get_payload()
-        blocks = payload if isinstance(payload, list) else []
-        if not blocks and isinstance(payload, str):  # some parsers leave it as text
-            text = payload.replace("\r\n", "\n")
-            blocks = [email.message_from_string(b) for b in text.split("\n\n") if b.strip()]
-        for block in blocks[1:]:  # the first block is per-message fields
+        for block in _blocks(part)[1:]:  # the first block is per-message fields
             action = (block.get("Action") or "").strip().lower()
             status = (block.get("Status") or "").strip()
             recipient = _address(block.get("Final-Recipient")) or _address(
@@ -94,17 +102,9 @@ def _arf(message: Message) -> list[Bounce]:
     for part in message.walk():
         kind = part.get_content_type()
         if kind == "message/feedback-report":
-            payload = part.get_payload()
-            if isinstance(payload, list) and payload:
-                fields = payload[0]
-            elif isinstance(payload, str):
-                fields = email.message_from_string(payload)
+            fields = next(iter(_blocks(part)), None)
         elif kind in ("message/rfc822", "text/rfc822-headers") and returned is None:
-            payload = part.get_payload()
-            if isinstance(payload, list) and payload:
-                returned = payload[0]
-            elif isinstance(payload, str):
-                returned = email.message_from_string(payload)
+            returned = next(iter(_blocks(part)), None)
     if fields is None:
         return []
     feedback = (fields.get("Feedback-Type") or "abuse").strip().lower()
@@ -127,17 +127,16 @@ def messages_from(path: str, env: Mapping[str, str]) -> Iterator[Message]:
         yield from _imap_messages(path if path != "imap" else env.get(IMAP_URL_ENV, ""), env)
         return
     folder = Path(path)
+    box: mailbox.Maildir | mailbox.mbox
     if folder.is_dir() and (folder / "cur").is_dir() and (folder / "new").is_dir():
-        box: mailbox.Mailbox[Message] = mailbox.Maildir(
-            folder, factory=lambda f: _parse_bytes(f.read()), create=False
-        )
+        box = mailbox.Maildir(folder, create=False)
     elif folder.is_file():
-        box = mailbox.mbox(folder, factory=lambda f: _parse_bytes(f.read()), create=False)
+        box = mailbox.mbox(folder, create=False)
     else:
         raise ConfigError(f"{path}: not a Maildir folder (cur/, new/) nor an mbox file")
     try:
-        for _key, message in box.iteritems():
-            yield message
+        for key in sorted(box.keys(), key=str):
+            yield _parse_bytes(box.get_bytes(key))
     finally:
         box.close()
 
@@ -170,10 +169,8 @@ def _imap_messages(url: str, env: Mapping[str, str]) -> Iterator[Message]:
                 if isinstance(item, tuple):
                     yield _parse_bytes(item[1])
     finally:
-        try:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
             client.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
 
 def read_bounces(path: str, env: Mapping[str, str]) -> BounceReport:
@@ -186,4 +183,3 @@ def read_bounces(path: str, env: Mapping[str, str]) -> BounceReport:
         else:
             report.ignored += 1
     return report
-

@@ -216,7 +216,9 @@ def request_signup(
     if int(recent) >= MAX_PENDING_PER_EMAIL:
         return None
     row = Signup(
-        email=clean, nonce=secrets.token_urlsafe(24), created_at=now,
+        email=clean,
+        nonce=secrets.token_urlsafe(24),
+        created_at=now,
         preferences=preferences.to_json(),
     )
     session.add(row)
@@ -247,9 +249,9 @@ def confirm_signup(
     add_subscriber(session, row.email, now=now)
     set_preferences(session, row.email, Preferences.from_json(row.preferences), now)
     requested = session.exec(
-        select(ConsentEvent).where(
-            ConsentEvent.email == row.email, ConsentEvent.event == "requested"
-        ).order_by(col(ConsentEvent.at).desc())
+        select(ConsentEvent)
+        .where(ConsentEvent.email == row.email, ConsentEvent.event == "requested")
+        .order_by(col(ConsentEvent.at).desc())
     ).first()
     text = requested.consent_text if requested else None
     _log(session, row.email, "confirmed", "confirm-link", now, text, address, user_agent)
@@ -348,4 +350,3 @@ def confirmation_message(
         lines += ["", "--", f"{site_title}, {postal_address}"]
     message.set_content("\n".join(lines) + "\n")
     return message
-

@@ -217,9 +217,7 @@ def decide(
             raise TriageError("'changes the picture' needs a stated reason")
         if status != "approved":
             raise TriageError("only an approved item can carry 'changes the picture'")
-        others = [
-            r for r in _rows(session, week) if r.label_condition and r.slug != study.slug
-        ]
+        others = [r for r in _rows(session, week) if r.label_condition and r.slug != study.slug]
         if len(others) >= max_labels:
             raise TriageError(
                 f"at most {max_labels} 'changes the picture' label(s) a week: "
@@ -228,9 +226,7 @@ def decide(
     else:
         label_reason = None
     row = session.exec(
-        select(TriageDecision).where(
-            TriageDecision.week == week, TriageDecision.slug == study.slug
-        )
+        select(TriageDecision).where(TriageDecision.week == week, TriageDecision.slug == study.slug)
     ).first() or TriageDecision(week=week, slug=study.slug)
     row.status, row.reason = status, reason
     row.relevance = _rating(relevance, "relevance")
@@ -322,9 +318,7 @@ def feedback_order(
     return sorted(studies, key=lambda study: feedback_rank_key(study, boosts))
 
 
-def past_ratings(
-    session: Session, week: str, lookback: int = LOOKBACK_WEEKS
-) -> list[PastRating]:
+def past_ratings(session: Session, week: str, lookback: int = LOOKBACK_WEEKS) -> list[PastRating]:
     """Rated decisions of the `lookback` weeks before `week` (not `week` itself)."""
     monday, _ = parse_week(week)
     earlier = {

@@ -87,8 +87,11 @@ def cmd_desk(ctx: Context) -> int:
             with SmtpTransport(smtp, retries=2) as transport:
                 transport.send(message)
     else:
-        print("DIGEST_SMTP_URL is not set: the subscribe form is shown but cannot send "
-              "confirmation mail", file=ctx.err)
+        print(
+            "DIGEST_SMTP_URL is not set: the subscribe form is shown but cannot send "
+            "confirmation mail",
+            file=ctx.err,
+        )
     list_id, unsubscribe_path = None, "/unsubscribe"
     if settings.email.unsubscribe_url:
         mail = mail_settings_from_config(settings, os.environ)
@@ -119,4 +122,3 @@ def cmd_desk(ctx: Context) -> int:
         access_log=False,  # request lines may carry unsubscribe and confirm tokens
     )
     return EXIT_OK
-
