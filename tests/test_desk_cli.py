@@ -80,3 +80,73 @@ def test_staff_add_asks_twice_without_echo(
         staff(desk_engine, "add", "carol", password_stdin=False)
     answers = iter(["the same password", "the same password"])
     assert staff(desk_engine, "add", "carol", password_stdin=False) == "carol: added\n"
+
+
+DESK_SCRIPT = """
+import argparse, sys
+from digest.app.cli.context import Context
+from digest.app.cli.staff import cmd_desk
+from digest.store.db import make_engine
+from tests.conftest import make_settings
+url, port = sys.argv[1], int(sys.argv[2])
+args = argparse.Namespace(config=None, db=None, verbose=0, host="127.0.0.1", port=port,
+    public_url=f"http://127.0.0.1:{port}", forwarded_allow_ips="127.0.0.1", labels_per_week=1, session_hours=8.0,
+    postal_address="1 Example Street")
+ctx = Context(args, sys.stdout, sys.stderr)
+ctx._engine = make_engine(url)
+ctx._settings = make_settings(url, "  []", "digest:\\n  site_url: https://digest.example.org/\\n")
+sys.exit(cmd_desk(ctx))
+"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_digest_desk_serves_on_uvicorn_and_trusts_only_the_named_proxy(
+    desk_engine: Engine,
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import httpx2
+    from bs4 import BeautifulSoup
+
+    from digest.desk.tables import LoginAttempt
+    from tests.conftest import ROOT
+    from tests.test_desk_support import free_port
+
+    port = free_port()
+    url = desk_engine.url.render_as_string(hide_password=False)
+    env = {**os.environ, "DIGEST_SECRET": "a-test-secret-of-32-characters!!"}
+    env.pop("DIGEST_SMTP_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", DESK_SCRIPT, url, str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                first = httpx2.get(f"{base}/desk/", timeout=1)
+                break
+            except httpx2.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the desk did not start")
+        assert first.status_code == 303 and "server" not in first.headers
+        with httpx2.Client(base_url=base) as web:
+            page = web.get("/desk/sign-in")
+            token = BeautifulSoup(page.text, "html.parser").find("input", attrs={"name": "csrf"})
+            assert token is not None
+            refused = web.post("/desk/sign-in", headers={"X-Forwarded-For": "203.0.113.9"},
+                               data={"csrf": str(token["value"]), "username": "nobody",
+                                     "password": "wrong password"})
+            assert refused.status_code == 401
+        with Session(desk_engine) as session:
+            (attempt,) = session.exec(select(LoginAttempt)).all()
+            assert attempt.address == "203.0.113.9"  # from the trusted proxy's header
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    assert b"staff desk on http://127.0.0.1" in err
+    assert b"DIGEST_SMTP_URL is not set" in err
