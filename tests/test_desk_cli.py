@@ -90,8 +90,8 @@ from digest.store.db import make_engine
 from tests.conftest import make_settings
 url, port = sys.argv[1], int(sys.argv[2])
 args = argparse.Namespace(config=None, db=None, verbose=0, host="127.0.0.1", port=port,
-    public_url=f"http://127.0.0.1:{port}", forwarded_allow_ips="127.0.0.1", labels_per_week=1, session_hours=8.0,
-    postal_address="1 Example Street")
+    public_url=f"http://127.0.0.1:{port}", forwarded_allow_ips="127.0.0.1",
+    labels_per_week=1, session_hours=8.0, postal_address="1 Example Street")
 ctx = Context(args, sys.stdout, sys.stderr)
 ctx._engine = make_engine(url)
 ctx._settings = make_settings(url, "  []", "digest:\\n  site_url: https://digest.example.org/\\n")
@@ -121,7 +121,10 @@ def test_digest_desk_serves_on_uvicorn_and_trusts_only_the_named_proxy(
     env.pop("DIGEST_SMTP_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-c", DESK_SCRIPT, url, str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -138,9 +141,15 @@ def test_digest_desk_serves_on_uvicorn_and_trusts_only_the_named_proxy(
             page = web.get("/desk/sign-in")
             token = BeautifulSoup(page.text, "html.parser").find("input", attrs={"name": "csrf"})
             assert token is not None
-            refused = web.post("/desk/sign-in", headers={"X-Forwarded-For": "203.0.113.9"},
-                               data={"csrf": str(token["value"]), "username": "nobody",
-                                     "password": "wrong password"})
+            refused = web.post(
+                "/desk/sign-in",
+                headers={"X-Forwarded-For": "203.0.113.9"},
+                data={
+                    "csrf": str(token["value"]),
+                    "username": "nobody",
+                    "password": "wrong password",
+                },
+            )
             assert refused.status_code == 401
         with Session(desk_engine) as session:
             (attempt,) = session.exec(select(LoginAttempt)).all()
