@@ -9,7 +9,8 @@ the returned message. Either way the address is suppressed (digest.desk.subscrib
 
 Sources: a Maildir (a folder with cur/ new/ tmp/), an mbox file (stdlib `mailbox`), or
 an IMAP folder: PATH `imap` reads the URL from DIGEST_BOUNCES_IMAP_URL
-(imaps://user@host[:port]/Folder) and the password from DIGEST_BOUNCES_IMAP_PASSWORD.
+(imaps://user@host[:port]/Folder; imap:// uses STARTTLS, plain only to loopback) and the
+password from DIGEST_BOUNCES_IMAP_PASSWORD.
 Messages are only read, never deleted or moved.
 """
 
@@ -19,6 +20,7 @@ import contextlib
 import email
 import email.policy
 import imaplib
+import ipaddress
 import mailbox
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -157,8 +159,8 @@ def _imap_messages(url: str, env: Mapping[str, str]) -> Iterator[Message]:
         if parts.scheme == "imaps"
         else imaplib.IMAP4(parts.hostname, parts.port or 143)
     )
-    if parts.scheme == "imap":
-        client.starttls()
+    if parts.scheme == "imap" and not _is_loopback(parts.hostname):
+        client.starttls()  # plain IMAP only to a server on this machine
     try:
         client.login(unquote(parts.username), password)
         client.select(f'"{folder}"', readonly=True)
@@ -171,6 +173,13 @@ def _imap_messages(url: str, env: Mapping[str, str]) -> Iterator[Message]:
     finally:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
             client.logout()
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def read_bounces(path: str, env: Mapping[str, str]) -> BounceReport:
