@@ -138,6 +138,9 @@ class DigestSettings(_Strict):
     site_url: str = "https://digest.example.org/"
     output_dir: str = "data/out"
     schedule: str = "0 6 * * mon"  # weekly run: fetch -> build -> site -> send
+    # required: the weekly send waits until staff approve the week on the desk, and mails
+    # only approved items; optional: everything goes except what staff held or left out
+    review: Literal["optional", "required"] = "optional"
     recent_weeks_on_home: int = Field(default=8, ge=1)
     tag_authority: str = "digest.example.org,2026"  # for Atom tag: ids, minted once
 

@@ -33,7 +33,7 @@ from digest.desk.subscribe import (
     wants,
 )
 from digest.model import Subscriber
-from digest.publish.email import SmtpTransport, smtp_config_from_env
+from digest.publish.mail.smtp import SmtpTransport, smtp_config_from_env
 from digest.publish.tokens import make_unsubscribe_token
 from digest.store.deliveries import add_subscriber, list_subscribers
 from digest.views import StudyView, Tag

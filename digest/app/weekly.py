@@ -17,7 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from digest.config import Settings
+from digest.desk.subscribe import is_suppressed
+from digest.desk.triage import week_approval
 from digest.issue.assemble import assemble_week, site_view
+from digest.issue.context import only_items
 from digest.model import utcnow
 from digest.publish.mail.send import SendReport, send_digest, write_dry_run
 from digest.publish.mail.settings import mail_settings_from_config
@@ -27,6 +30,7 @@ from digest.render.email_html import render_digest_email_html
 from digest.render.markdown import render_digest_markdown
 from digest.render.site import build_site, site_settings_from_config
 from digest.render.text import render_digest_text
+from digest.store import deliveries
 from digest.store import digests as q
 from digest.store.locks import acquire_scheduler_lock
 from digest.views import digest_from_json
@@ -78,8 +82,19 @@ def send_week(
         stored = q.stored_digest(session, week)
     view = digest_from_json(stored.content) if stored else assemble_week(settings, engine, week)
     mail = mail_settings_from_config(settings, env)
+    with Session(engine) as session:
+        approval = week_approval(session, week, review=settings.digest.review)
+        # bounced and complained-about addresses (`digest bounces import`) are never mailed
+        subscribers = [
+            s for s in deliveries.list_subscribers(session) if not is_suppressed(session, s.email)
+        ]
+    if not approval.required or approval.ready:
+        view = only_items(view, approval.include)
     if dry_run is not None:
         return write_dry_run(engine, view, mail, dry_run)
+    if approval.required and not approval.ready:
+        log.warning("send of %s held: review is required and staff have not approved it", week)
+        return SendReport(week=week, held="waiting for staff to approve the week on the desk")
     # One sender at a time per database (a CLI `digest send` beside the scheduler's weekly
     # run would otherwise both claim the same pending deliveries).
     with acquire_scheduler_lock(engine, name="send"):
@@ -93,4 +108,4 @@ def send_week(
             log.warning("send of %s held: %s", week, reason)
             return SendReport(week=week, held=reason)
         with SmtpTransport(smtp_config_from_env(env)) as transport:
-            return send_digest(engine, view, mail, transport)
+            return send_digest(engine, view, mail, transport, subscribers=subscribers)

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 from digest.desk import audit
 from digest.desk.tables import ConsentEvent, Signup, SubscriberPreference, Suppression
 from digest.model import Subscriber, utcnow
-from digest.publish.email import MAIL_POLICY
+from digest.publish.mail.compose import MAIL_POLICY
 from digest.store.deliveries import (
     InvalidEmail,
     add_subscriber,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -364,3 +364,13 @@ def _health(session: Session, start: datetime, end: datetime) -> tuple[SourceHea
             )
         )
     return tuple(rows)
+
+
+def only_items(view: DigestView, keep: Callable[[str], bool]) -> DigestView:
+    """The digest with only the new-study items `keep` accepts (the staff desk's decisions);
+    corrections, changes and run health always stay: a retraction is never held back."""
+    sections = tuple(
+        dataclasses.replace(section, studies=tuple(s for s in section.studies if keep(s.slug)))
+        for section in view.sections
+    )
+    return dataclasses.replace(view, sections=tuple(s for s in sections if s.studies))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import digest.desk.tables
 import digest.model
 import digest.studies.index_tables  # noqa: F401  (the study index tables)
 

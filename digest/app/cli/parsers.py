@@ -287,6 +287,54 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_desk_parsers(sub: _Sub) -> None:
+    """staff, desk, bounces: the staff desk and the subscribers who sign themselves up."""
+    staff = _add(sub, "staff", "staff:cmd_staff", "staff accounts of the desk: add, remove, list")
+    staff.add_argument("action", choices=["add", "remove", "list"])
+    staff.add_argument("username", nargs="?", help="the staff member's username (add, remove)")
+    staff.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="add: read the password from the first line of stdin instead of asking",
+    )
+    staff.add_argument("--all", action="store_true", help="list removed accounts too")
+    desk = _add(
+        sub,
+        "desk",
+        "staff:cmd_desk",
+        "run the staff desk (triage, subscribe, confirm, unsubscribe) on uvicorn",
+    )
+    desk.add_argument("--host", default="127.0.0.1")
+    desk.add_argument("--port", type=int, default=8081)
+    desk.add_argument(
+        "--public-url", help="the https address people reach the desk at (default: digest.site_url)"
+    )
+    desk.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="trust X-Forwarded-For from these proxy addresses (e.g. 127.0.0.1)",
+    )
+    desk.add_argument(
+        "--labels-per-week",
+        type=int,
+        default=1,
+        metavar="N",
+        help="at most N 'changes the picture' labels a week (default 1)",
+    )
+    desk.add_argument("--session-hours", type=float, default=8.0, help="sign-in lasts this long")
+    desk.add_argument("--postal-address", help="the postal address line of the page footer")
+    bounces = _add(
+        sub,
+        "bounces",
+        "staff:cmd_bounces",
+        "suppress hard bounces and complaints read from delivery-status notifications",
+    )
+    bounces.add_argument("action", choices=["import"])
+    bounces.add_argument(
+        "path", help="a Maildir folder, an mbox file, or `imap` ($DIGEST_BOUNCES_IMAP_URL)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digest",
@@ -300,4 +348,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_issue_parsers(sub)
     add_curate_parsers(sub)
     add_service_parsers(sub)
+    add_desk_parsers(sub)
     return parser

@@ -16,7 +16,8 @@ from digest.app.cli.exits import EXIT_OK, UsageError
 from digest.desk.auth import StaffError, add_staff, list_staff, remove_staff
 from digest.desk.bounces import read_bounces
 from digest.desk.subscribe import suppress
-from digest.publish.email import SmtpTransport, mail_settings_from_config, smtp_config_from_env
+from digest.publish.mail.settings import mail_settings_from_config
+from digest.publish.mail.smtp import SmtpTransport, smtp_config_from_env
 from digest.publish.tokens import load_secret
 
 
