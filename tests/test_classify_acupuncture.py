@@ -163,6 +163,24 @@ def test_bibliometric_analysis_is_a_review(topics: TopicModel) -> None:
         assert result.sample_size is None
 
 
+def test_a_bibliometric_title_beats_pubmeds_systematic_review_tag(topics: TopicModel) -> None:
+    # PMID 33551731 as PubMed tags it ("Systematic Review", "Journal Article"): its title
+    # says "A Bibliometric Analysis" and it counts 829 articles, not people
+    (example,) = [e for e in _examples() if e.record.pmid == "33551731"]
+    assert "Systematic Review" in example.record.publication_types
+    result = classify(example.record, topics)
+    assert result.design == "review"
+    assert "bibliometric" in result.design_evidence.lower()
+    assert result.sample_size is None
+
+
+def test_a_count_of_included_studies_is_not_a_sample_size(topics: TopicModel) -> None:
+    # PMID 42255938, a scoping review: "A total of 64 studies were included."
+    (example,) = [e for e in _examples() if e.record.pmid == "42255938"]
+    assert "A total of 64 studies were included" in (example.record.abstract or "")
+    assert classify(example.record, topics).sample_size is None
+
+
 def test_narrative_review_reporting_others_in_the_passive_is_a_review(
     topics: TopicModel,
 ) -> None:

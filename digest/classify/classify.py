@@ -53,6 +53,7 @@ from digest.classify.design import (
     DesignCall,
     TextView,
     animal_from_mesh,
+    bibliometric_title,
     design_from_mesh,
     design_from_tags,
     has_randomisation,
@@ -83,7 +84,8 @@ __all__ = [
 #    systematic review's abstract cues); the overview rule ignores "it was demonstrated";
 #    a study calling itself observational beats a mention of a trial; the text rules'
 #    order is part of the hash
-RULES_REVISION = "5"
+# 6: a bibliometric title beats a "Systematic Review" tag; "64 studies" is not a sample
+RULES_REVISION = "6"
 BADGES = (
     "small-sample",
     "no-sham-control",
@@ -232,6 +234,8 @@ def _design(
             return DesignCall(str(page_design), f"page marked {page_design}")
     tagged = design_from_tags(t for r in publications for t in r.publication_types)
     if tagged is not None:
+        if tagged.design == "systematic-review" and (counted := bibliometric_title(view)):
+            return DesignCall("review", f"{counted.evidence}, over {tagged.evidence}")
         return _promote_trial(tagged, view)
     mesh = [m for r in publications for m in _mesh_of(r)]
     animal = animal_from_mesh(mesh)

@@ -173,6 +173,12 @@ def _title_rule(
     return None
 
 
+def bibliometric_title(view: TextView) -> DesignCall | None:
+    """A title naming a bibliometric analysis: indexers sometimes tag one "Systematic
+    Review", but it counts publications and pools no effects, so it is a `review`."""
+    return _title_rule(view, "review", BIBLIOMETRIC)
+
+
 def _abstract_rule(view: TextView, design: str, pattern: re.Pattern[str]) -> DesignCall | None:
     match = _first(pattern, view.own)
     return DesignCall(design, _quote(match, "abstract")) if match else None

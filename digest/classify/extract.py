@@ -80,7 +80,10 @@ _CASES_AND_CONTROLS = re.compile(
 _NOT_A_TOTAL_AFTER = re.compile(
     r"^[^.;]{0,25}?\b(screened|assessed|approached|invited|contacted|excluded|declined|lost|"
     r"dropped|withdr[eao]w\w*|discontinued|died|refused|ineligible|did not)\b|"
-    r"^\s*\)?\s*(in each|per|each|in the [\w-]+( [\w-]+)?) (group|arm)\b",
+    r"^\s*\)?\s*(in each|per|each|in the [\w-]+( [\w-]+)?) (group|arm)\b|"
+    # "a total of 64 studies were included": publications counted, not people
+    r"^\s+([a-z-]+\s+){0,2}(studies|trials|articles|rcts|reviews|papers|publications|records|"
+    r"reports|documents|meta-analyses)\b",
     re.IGNORECASE,
 )
 _NOT_A_TOTAL_BEFORE = re.compile(
