@@ -52,7 +52,10 @@ DESIGN_WORDS = {
     "observational": "An observational study (people followed, not assigned a treatment)",
     "qualitative": "A qualitative study (interviews or experiences, not measurements)",
     "case-report": "A case report (one or a few patients)",
-    "review": "A narrative review (an expert's summary, not a systematic search)",
+    "review": (
+        "A review that is not systematic (a summary or a count of the literature,"
+        " not a systematic search that pools results)"
+    ),
     "protocol": "A study protocol (the plan of a study, before its results)",
     "trial-registration": "A trial registration (the plan of a trial, posted on a registry)",
     "animal-or-lab": "An animal or laboratory study (not in people)",

@@ -26,7 +26,7 @@ DESIGNS: tuple[Design, ...] = (
     Design("observational", "Observational study", "comparative", "Comparative"),
     Design("qualitative", "Qualitative study", "descriptive", "Descriptive"),
     Design("case-report", "Case report", "descriptive", "Descriptive"),
-    Design("review", "Narrative review", "descriptive", "Descriptive"),
+    Design("review", "Review (not systematic)", "descriptive", "Descriptive"),
     Design("protocol", "Study protocol", "planned", "Plan of a study"),
     Design("trial-registration", "Trial registration", "planned", "Plan of a study"),
     Design("animal-or-lab", "Animal or laboratory study", "preclinical", "Not in people"),
