@@ -126,6 +126,8 @@ def run_weekly(
         _step(result, "site", lambda: run_site(settings, engine))
         if settings.email.send:
             _step(result, "send", lambda: _send(settings, engine, result))
+            if result.sent:  # the issue as sent: its page, /sent/<week>/, the takes
+                _step(result, "site", lambda: run_site(settings, engine))
     return result
 
 
