@@ -11,9 +11,12 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import lxml.html
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from digest.app.operations import run_review
+from digest.app.schedule.jobs import REVIEW_JOB_ID, job_specs
 from digest.app.sending import ranked_week, send_week
 from digest.app.status import review_holds
 from digest.app.weekly import render_site
@@ -322,3 +325,38 @@ def test_rated_decisions_reorder_the_next_weeks_issue_within_a_design(
     after = ranked_week(settings, db_engine, WEEK, now=W47)
     assert section(after, "chronic-pain") == [both.slug, *chronic[:-1]]
     assert {s.slug for s in after.studies()} == {s.slug for s in before.studies()}
+
+
+def test_the_scheduler_checks_the_review_and_sends_once_signed_off(
+    db_engine: Engine,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    smtp_server: tuple[Recorder, int],  # noqa: F811
+) -> None:
+    recorder, port = smtp_server
+    settings = make_settings(
+        database_url,
+        "  []",
+        f"digest: {{review: required, review_check: '*/5 * * * *', output_dir: '{tmp_path}'}}\n"
+        "email: {send: true, unsubscribe_url: 'https://digest.example.org/unsubscribe'}\n",
+    )
+    assert [s.cron for s in job_specs(settings) if s.id == REVIEW_JOB_ID] == ["*/5 * * * *"]
+    assert REVIEW_JOB_ID not in {s.id for s in job_specs(_settings(database_url))}  # no send
+    for name, value in _env(port).items():
+        monkeypatch.setenv(name, value)
+    _week(db_engine, settings, "reader@clinic.example.org")
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert (
+        run_review(settings, db_engine, monday).held == "not built yet (the weekly run builds it)"
+    )
+    view = ranked_week(settings, db_engine, WEEK, now=W47)
+    assert (run_review(settings, db_engine, monday).held or "").startswith("waiting")
+    with Session(db_engine) as session:
+        decide(session, WEEK, view.studies()[0], "alice", status="approved")
+        sign_off_week(session, WEEK, "alice")
+        session.commit()
+    report = run_review(settings, db_engine, monday + timedelta(minutes=5))
+    assert report.sent == ["reader@clinic.example.org"] and len(recorder.messages) == 1
+    assert (tmp_path / "site" / "sent" / WEEK / "index.html").is_file()  # the site re-rendered
+    assert run_review(settings, db_engine, monday + timedelta(minutes=10)).sent == []
