@@ -46,7 +46,9 @@ def cmd_staff(ctx: Context) -> int:
             raise UsageError(f"digest staff {args.action} USERNAME")
         try:
             if args.action == "add":
-                outcome = add_staff(session, args.username, _read_password(ctx), email=args.email)
+                outcome = add_staff(
+                    session, args.username, _read_password(ctx), email=getattr(args, "email", None)
+                )
             else:
                 outcome = "removed" if remove_staff(session, args.username) else "not found"
         except StaffError as exc:
