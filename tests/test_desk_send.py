@@ -12,6 +12,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from markdown_it import MarkdownIt
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -145,6 +146,8 @@ def test_the_clinics_take_is_marked_inert_and_frozen_as_sent(
     assert rest[0].slug not in digest_page  # left out: not in the issue as sent
     markdown = (out / "digests" / WEEK / "digest.md").read_text()
     assert "**Our take** (the clinic's own words" in markdown
+    # and the Markdown stays inert once a blog engine renders it (raw HTML allowed)
+    _assert_inert(f"<html><body>{MarkdownIt('commonmark').render(markdown)}</body></html>")
 
     # the as-sent page: the generic copy as mailed, and /latest/ is it
     as_sent = (out / "sent" / WEEK / "index.html").read_bytes()
