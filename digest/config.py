@@ -141,10 +141,17 @@ class DigestSettings(_Strict):
     # required: the weekly send waits until staff approve the week on the desk, and mails
     # only approved items; optional: everything goes except what staff held or left out
     review: Literal["optional", "required"] = "optional"
+    # with review required: the send goes at this deadline with what was approved (or
+    # nothing), "<weekday> HH:MM" in `timezone`, in the week after the week
+    review_deadline: str = Field(
+        default="tue 12:00", pattern=r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$"
+    )
+    review_reminder_hours: int = Field(default=24, ge=0)  # staff are emailed this long before
+    review_check: str = "*/15 * * * *"  # how often the scheduler looks (reminder, deadline)
     recent_weeks_on_home: int = Field(default=8, ge=1)
     tag_authority: str = "digest.example.org,2026"  # for Atom tag: ids, minted once
 
-    _cron = field_validator("schedule")(_check_cron)
+    _cron = field_validator("schedule", "review_check")(_check_cron)
 
 
 class EmailSettings(_Strict):

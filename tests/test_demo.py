@@ -8,8 +8,11 @@ import io
 from pathlib import Path
 
 import feedparser
+from sqlmodel import Session
 
 from digest.app.cli import main
+from digest.desk.auth import RateLimits, authenticate
+from digest.store.db import make_engine
 from tests.conftest import ROOT
 
 
@@ -50,3 +53,17 @@ def test_demo_writes_digest_site_emails_and_database(tmp_path: Path) -> None:
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert (out / "digest.db").is_file()
     assert "requests answered by the replay server" in stdout.getvalue()
+
+    # the desk: how to open it, with a demo staff account whose password is printed once
+    printed = stdout.getvalue()
+    [line] = [x for x in printed.splitlines() if "sign in as 'demo' with the password" in x]
+    password = line.split("with the password ")[1].split()[0]
+    assert len(password) >= 12 and printed.count(password) == 1
+    assert " desk --port 8081 --public-url http://127.0.0.1:8081" in printed
+    assert f"/desk/weeks/{weeks[0]}" in printed
+    engine = make_engine(f"sqlite:///{out / 'digest.db'}")
+    with Session(engine) as session:
+        outcome, account = authenticate(session, "demo", password, "127.0.0.1", RateLimits())
+        assert outcome == "ok" and account is not None
+        assert password not in (account.password_hash or "")
+    engine.dispose()

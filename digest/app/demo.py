@@ -10,6 +10,7 @@ plus hand-made feeds/pages where no genuine one could be found; see digest/recor
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
@@ -17,12 +18,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from digest.app import operations
 from digest.app.replay import ReplayServer, load_manifest
 from digest.app.report import print_fetch_table
 from digest.config import Settings, load_settings
+from digest.desk.auth import add_staff
 from digest.errors import ConfigError
 from digest.sources import KINDS
 from digest.store.db import make_engine, migrate
@@ -39,6 +42,8 @@ API_PATHS = {
 }
 DEMO_SUBSCRIBER = "reader@example.org"
 DEMO_SECRET = "demo-only-secret-never-use-in-production"
+DEMO_STAFF = "demo"
+DEMO_DESK_PORT = 8081
 
 
 def demo_settings(base: Settings, server_url: str, out_dir: Path) -> tuple[Settings, list[Path]]:
@@ -61,6 +66,32 @@ def demo_settings(base: Settings, server_url: str, out_dir: Path) -> tuple[Setti
     )
     imports = [REPLAY_DIR / name for name in spec.get("imports", [])]
     return Settings.model_validate(data), imports
+
+
+def print_desk_instructions(
+    engine: Engine, config_path: Path, out_dir: Path, week: str, out: TextIO
+) -> str:
+    """Make (or reset) the demo staff account with a fresh password, printed here once
+    and stored only as its argon2 hash; returns the password."""
+    password = secrets.token_urlsafe(15)
+    with Session(engine) as session:
+        add_staff(session, DEMO_STAFF, password, actor="demo")
+        session.commit()
+    secret = "" if os.environ.get("DIGEST_SECRET") else f"DIGEST_SECRET={DEMO_SECRET} "
+    database = f"sqlite:///{(out_dir / 'digest.db').resolve()}"
+    print("staff desk (triage this week, write a note, approve):", file=out)
+    print(
+        f"  {secret}digest --config {config_path} --db {database} desk --port {DEMO_DESK_PORT} "
+        f"--public-url http://127.0.0.1:{DEMO_DESK_PORT}",
+        file=out,
+    )
+    print(f"  then open http://127.0.0.1:{DEMO_DESK_PORT}/desk/weeks/{week}", file=out)
+    print(
+        f"  and sign in as {DEMO_STAFF!r} with the password {password}  (shown only now; "
+        f"`digest staff add {DEMO_STAFF}` sets a new one)",
+        file=out,
+    )
+    return password
 
 
 def run_demo(config_path: Path, out_dir: Path, out: TextIO, progress: Callable[[str], None]) -> int:
@@ -107,4 +138,5 @@ def run_demo(config_path: Path, out_dir: Path, out: TextIO, progress: Callable[[
     )
     print(f"dry-run emails: {emails} file(s) in {out_dir / 'emails'}", file=out)
     print(f"database: {out_dir / 'digest.db'}", file=out)
+    print_desk_instructions(engine, config_path, out_dir, week, out)
     return 1 if any(r.failed for r in results) else 0

@@ -115,6 +115,22 @@ def run_send(
     return weekly.send_week(settings, engine, week, dry_run=dry_run, env=env)
 
 
+def run_review(settings: Settings, engine: Engine, now: datetime) -> SendReport:
+    """The review check (`digest.review: required`): for the coming week, remind staff
+    before the deadline, and send once the week is approved or the deadline has passed.
+    A week not built yet is left to the weekly run; a send re-renders the site."""
+    from digest.publish.mail.send import SendReport  # the mail stack only when it sends
+    from digest.store.runs import built_weeks
+
+    week = last_complete_week(local_today(settings, now))
+    if week not in built_weeks(engine):
+        return SendReport(week=week, held="not built yet (the weekly run builds it)")
+    report = weekly.send_week(settings, engine, week, now=now)
+    if report.sent:
+        run_site(settings, engine)
+    return report
+
+
 def run_weekly(
     settings: Settings, engine: Engine, now: datetime, week: str | None = None
 ) -> WeeklyResult:
@@ -126,6 +142,8 @@ def run_weekly(
         _step(result, "site", lambda: run_site(settings, engine))
         if settings.email.send:
             _step(result, "send", lambda: _send(settings, engine, result))
+            if result.sent:  # the issue as sent: its page, /sent/<week>/, the takes
+                _step(result, "site", lambda: run_site(settings, engine))
     return result
 
 

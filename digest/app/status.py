@@ -110,3 +110,29 @@ def held_weeks(engine: Engine, recent: int = 4) -> list[str]:
             for view in (digest_from_json(d.content) for d in digests)
             if view.hold_send and not q.week_was_sent(session, view.week)
         ]
+
+
+def review_holds(
+    settings: Settings, engine: Engine, recent: int = 4, now: datetime | None = None
+) -> list[tuple[str, str]]:
+    """(week, why) for recent built weeks nobody has received that the staff desk holds:
+    "waiting for staff to approve ..." before the deadline, "not approved by deadline"
+    after it (never reported as a quiet week)."""
+    from digest.desk.review import deadline_of, hold_reason  # the desk only when asked
+    from digest.desk.triage import week_approval
+
+    if settings.digest.review != "required":
+        return []
+    holds = []
+    with Session(engine) as session:
+        for stored in q.stored_digests(session)[:recent]:
+            if q.week_was_sent(session, stored.week):
+                continue
+            view = digest_from_json(stored.content)
+            approval = week_approval(
+                session, stored.week, "required", deadline_of(settings, stored.week), now
+            )
+            reason = hold_reason(approval, len(view.corrections))
+            if reason is not None:
+                holds.append((stored.week, reason))
+    return holds

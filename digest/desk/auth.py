@@ -33,6 +33,7 @@ from digest.desk import audit
 from digest.desk.tables import LoginAttempt, StaffAccount
 from digest.errors import DigestError
 from digest.model import utcnow
+from digest.store.deliveries import InvalidEmail, normalize_email
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 12
@@ -71,18 +72,30 @@ def find_staff(session: Session, username: str) -> StaffAccount | None:
     return session.exec(select(StaffAccount).where(StaffAccount.username == username)).first()
 
 
-def add_staff(session: Session, username: str, password: str, actor: str = "cli") -> str:
+def add_staff(
+    session: Session,
+    username: str,
+    password: str,
+    actor: str = "cli",
+    email: str | None = None,
+) -> str:
     """Create an account, or set a new password on an existing one (which ends its
-    sessions). Returns "added", "password changed" or "re-enabled". Caller commits."""
+    sessions). `email` is where review reminders go (kept when None). Returns "added",
+    "password changed" or "re-enabled". Caller commits."""
     name = check_username(username)
     digest_ = _HASHER.hash(check_password(password))
+    try:
+        address = normalize_email(email) if email else None
+    except InvalidEmail as exc:
+        raise StaffError(str(exc)) from exc
     row = find_staff(session, name)
     if row is None:
-        session.add(StaffAccount(username=name, password_hash=digest_))
+        session.add(StaffAccount(username=name, password_hash=digest_, email=address))
         outcome = "added"
     else:
         outcome = "re-enabled" if row.disabled_at else "password changed"
         row.password_hash, row.generation, row.disabled_at = digest_, row.generation + 1, None
+        row.email = address or row.email
         session.add(row)
     audit.record(session, actor, "staff-add", username=name, outcome=outcome)
     session.flush()

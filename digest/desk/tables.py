@@ -27,6 +27,7 @@ class StaffAccount(SQLModel, table=True):
     # bumped when the password changes or the account is removed: old sessions die
     generation: int = 1
     disabled_at: datetime | None = None
+    email: str | None = None  # where the review reminder goes (migration 0006)
 
 
 class LoginAttempt(SQLModel, table=True):
@@ -141,6 +142,22 @@ class Suppression(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
+class SentIssue(SQLModel, table=True):
+    """An issue as subscribers received it, written once at its first send and never
+    changed (migration 0006): the generic subscriber's copy (everything, no personal
+    link) as JSON for reruns and the site, and the "as sent" page's bytes."""
+
+    __tablename__ = "desk_sent_issue"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)  # "2026-W47" (weekly) or "2026-M11" (monthly)
+    kind: str = "weekly"  # weekly | monthly
+    sent_at: datetime = Field(default_factory=utcnow)
+    subject: str
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    page: str  # the "as sent" HTML page, exactly as first written
+
+
 DESK_TABLES = (
     StaffAccount,
     LoginAttempt,
@@ -151,4 +168,5 @@ DESK_TABLES = (
     ConsentEvent,
     SubscriberPreference,
     Suppression,
+    SentIssue,
 )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -331,3 +331,10 @@ def past_ratings(session: Session, week: str, lookback: int = LOOKBACK_WEEKS) ->
         for row in session.exec(query).all()
         if row.relevance is not None and row.newsworthiness is not None
     ]
+
+
+def next_order(session: Session, week: str) -> Callable[[Sequence[StudyView]], list[StudyView]]:
+    """The order the issue of `week` uses: `feedback_order` with the boosts of the rated
+    decisions of the weeks before it (the rule in this module's docstring)."""
+    boosts = feedback_boosts(past_ratings(session, week))
+    return lambda studies: feedback_order(studies, boosts)

@@ -21,7 +21,7 @@ from digest.errors import ConfigError
 
 if TYPE_CHECKING:
     pass
-from digest.issue.context import build_digest_view, study_views
+from digest.issue.context import Order, build_digest_view, study_views
 from digest.model import utcnow
 from digest.render.site import site_settings_from_config
 from digest.store import digests as q
@@ -39,16 +39,21 @@ from digest.weeks import parse_week, week_of
 
 
 def assemble_week(
-    settings: Settings, engine: Engine, week: str, now: datetime | None = None
+    settings: Settings,
+    engine: Engine,
+    week: str,
+    now: datetime | None = None,
+    order: Order | None = None,
 ) -> DigestView:
-    """Build and store the week's digest; an unchanged rebuild keeps its built_at."""
+    """Build and store the week's digest; an unchanged rebuild keeps its built_at.
+    `order` orders each section's studies (default: `ranked`)."""
     now = now or utcnow()
     with Session(engine) as session:
         stored = q.stored_digest(session, week)
         if stored is not None and q.week_was_sent(session, week):
             # what subscribers received is the record: a resend or the archive shows it as is
             return digest_from_json(stored.content)
-        view = build_digest_view(session, settings, week, built_at=now)
+        view = build_digest_view(session, settings, week, built_at=now, order=order)
         if stored is not None:
             previous = digest_from_json(stored.content)
             if dataclasses.replace(previous, built_at=now) == view:

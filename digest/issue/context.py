@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -224,8 +224,17 @@ def ranked(views: Iterable[StudyView]) -> list[StudyView]:
 # ------------------------------------------------------------------ the digest
 
 
+# how a section's studies are ordered: `ranked` unless the caller passes its own (the staff
+# desk's feedback rule, which only reorders studies of the same design)
+Order = Callable[[Sequence[StudyView]], list[StudyView]]
+
+
 def build_digest_view(
-    session: Session, settings: Settings, week: str, built_at: datetime
+    session: Session,
+    settings: Settings,
+    week: str,
+    built_at: datetime,
+    order: Order | None = None,
 ) -> DigestView:
     monday, sunday, start, end = week_bounds(week, settings.timezone)
     topics = settings.topics
@@ -242,11 +251,11 @@ def build_digest_view(
         view = by_slug[item.slug]
         for tag in view.conditions or (UNSPECIFIED_CONDITION,):
             grouped[tag].append(view)
-    order = {c.slug: i for i, c in enumerate(topics.conditions)}
+    place = {c.slug: i for i, c in enumerate(topics.conditions)}
     sections = tuple(
-        ConditionSection(tag.slug, tag.label, tuple(ranked(items)))
+        ConditionSection(tag.slug, tag.label, tuple((order or ranked)(items)))
         for tag, items in sorted(
-            grouped.items(), key=lambda kv: (order.get(kv[0].slug, 999), kv[0].slug)
+            grouped.items(), key=lambda kv: (place.get(kv[0].slug, 999), kv[0].slug)
         )
     )
     corrections = _corrections(

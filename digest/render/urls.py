@@ -25,6 +25,14 @@ class Urls:
     def digest(self, week: str) -> str:
         return self._at(f"digests/{quote(week)}/")
 
+    def sent(self, key: str) -> str:
+        """An issue's frozen "as sent" page (2026-W47, or 2026-M11 for a monthly one)."""
+        return self._at(f"sent/{quote(key)}/")
+
+    def issue(self, week: str, month: str | None = None) -> str:
+        """Where an issue is read on the web: a monthly one only has its as-sent page."""
+        return self.sent(week) if month else self.digest(week)
+
     def archive(self) -> str:
         return self._at("digests/")
 

@@ -33,6 +33,7 @@ from digest.views.study import (
     ResultsPaper,
     SourceHealth,
     SourceRef,
+    StaffTake,
     StudyView,
     Tag,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "SiteView",
     "SourceHealth",
     "SourceRef",
+    "StaffTake",
     "StudyView",
     "Tag",
     "design_of",

@@ -56,6 +56,13 @@ class DigestView:
     corrections: tuple[CorrectionView, ...] = ()
     health: tuple[SourceHealth, ...] = ()
     out_of_scope_count: int = 0
+    # a monthly issue ("2026-11"): the month's sent weekly items, for monthly subscribers;
+    # `week` is then its ledger key "2026-M11" and the wording says "this month"
+    month: str | None = None
+
+    @property
+    def span(self) -> str:
+        return "month" if self.month else "week"
 
     def studies(self) -> tuple[StudyView, ...]:
         """Each study once, in section order (a study may sit under two conditions)."""
@@ -91,7 +98,10 @@ class DigestView:
 
     @property
     def week_label(self) -> str:
-        """'Week of 30 Nov 2026': the week in words (the ISO week goes beside it)."""
+        """'Week of 30 Nov 2026': the week in words (the ISO week goes beside it);
+        'November 2026' for a monthly issue."""
+        if self.month:
+            return f"{_MONTH_NAMES[self.period_start.month - 1]} {self.period_start.year}"
         return f"Week of {_day_words(self.period_start)}"
 
     # ------------------------------------------------------------ run health
@@ -124,12 +134,12 @@ class DigestView:
         week that were published earlier'."""
         if self.all_sources_failed and not self.studies():
             if self.no_fetch_recorded:
-                return "No sources were searched this week"
-            return "No source could be searched this week"
+                return f"No sources were searched this {self.span}"
+            return f"No source could be searched this {self.span}"
         parts = []
         if self.published_this_week_count:
             n = self.published_this_week_count
-            parts.append(f"{_count(n, 'study', 'studies')} published this week")
+            parts.append(f"{_count(n, 'study', 'studies')} published this {self.span}")
         if self.found_earlier_count:
             n = self.found_earlier_count
             verb = "was" if n == 1 else "were"
@@ -138,19 +148,24 @@ class DigestView:
             n = self.unclear_date_count
             parts.append(f"{_count(n, 'study', 'studies')} newly found (date not exact)")
         if not parts:
-            return "No new studies found this week"
+            return f"No new studies found this {self.span}"
         return " · ".join(parts)
 
     @property
     def subject(self) -> str:
         """The email subject: title, the week in words, the honest count."""
-        return _one_line(f"{self.title}, week of {_day_words(self.period_start)}: {self.headline}")
+        when = self.week_label if self.month else f"week of {_day_words(self.period_start)}"
+        return _one_line(f"{self.title}, {when}: {self.headline}")
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 

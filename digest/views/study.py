@@ -98,6 +98,22 @@ class RegistrationView:
     has_posted_results: bool = False  # results posted on the registry itself
 
 
+# --------------------------------------------------------------------------- the clinic's words
+
+
+@dataclass(frozen=True, slots=True)
+class StaffTake:
+    """What the clinic's staff said about a study in a sent issue (the staff desk):
+    their "our take" note and the scarce "changes the picture for <condition>" label.
+    Plain text, the clinic's own words, never the study's: renderers escape it and mark
+    it as the clinic's."""
+
+    note: str | None = None
+    label: Tag | None = None  # the condition whose picture it changes
+    label_reason: str | None = None
+    week: str | None = None  # the issue that carried it
+
+
 # --------------------------------------------------------------------------- studies
 
 
@@ -143,3 +159,5 @@ class StudyView:
     updated: datetime | None = None
     # a trial registration's registry facts (status, dates, arms, cited results)
     registration: RegistrationView | None = None
+    # the clinic's note and label from the issue that carried it (None: staff said nothing)
+    take: StaffTake | None = None

@@ -297,6 +297,9 @@ def add_desk_parsers(sub: _Sub) -> None:
         action="store_true",
         help="add: read the password from the first line of stdin instead of asking",
     )
+    staff.add_argument(
+        "--email", help="add: where the review reminder goes (digest.review: required)"
+    )
     staff.add_argument("--all", action="store_true", help="list removed accounts too")
     desk = _add(
         sub,

@@ -15,7 +15,7 @@ from digest.app.schedule.jobs import describe_jobs, format_job_list
 from digest.app.schedule.service import run_scheduler
 from digest.app.screenshots import take_screenshots
 from digest.app.serve import serve
-from digest.app.status import held_weeks, render_status, source_statuses
+from digest.app.status import held_weeks, render_status, review_holds, source_statuses
 from digest.model import utcnow
 from digest.publish.mail.settings import mail_settings_from_config
 from digest.publish.unsubscribe import make_unsubscribe_app
@@ -37,6 +37,10 @@ def cmd_status(ctx: Context) -> int:
     held = held_weeks(engine)
     for week in held:  # a failed week is never mailed as a quiet one
         print(f"weekly send: {week} held (no source could be searched that week)", file=ctx.out)
+    for week, why in review_holds(ctx.settings, engine):
+        verb = "waiting" if why.startswith("waiting") else "held"
+        shown = why.removeprefix("waiting for ") if verb == "waiting" else why
+        print(f"weekly send: {week} {verb}: {shown}", file=ctx.out)
     return EXIT_FAILED if any(s.alarm for s in statuses) else EXIT_OK
 
 

@@ -39,13 +39,16 @@ def cmd_staff(ctx: Context) -> int:
             for row in list_staff(session, include_removed=args.all):
                 state = "removed" if row.disabled_at else "active"
                 since = row.created_at.strftime("%Y-%m-%d")
-                print(f"{row.username}\t{state}\tsince {since}", file=ctx.out)
+                email = f"\t{row.email}" if row.email else ""
+                print(f"{row.username}\t{state}\tsince {since}{email}", file=ctx.out)
             return EXIT_OK
         if not args.username:
             raise UsageError(f"digest staff {args.action} USERNAME")
         try:
             if args.action == "add":
-                outcome = add_staff(session, args.username, _read_password(ctx))
+                outcome = add_staff(
+                    session, args.username, _read_password(ctx), email=getattr(args, "email", None)
+                )
             else:
                 outcome = "removed" if remove_staff(session, args.username) else "not found"
         except StaffError as exc:

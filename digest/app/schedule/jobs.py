@@ -13,6 +13,7 @@ from digest.config import Settings
 from digest.cron import crontab_trigger
 
 WEEKLY_JOB_ID = "weekly"
+REVIEW_JOB_ID = "review"  # digest.review: required: the reminder and the deadline send
 FETCH_JOB_PREFIX = "fetch:"
 
 
@@ -59,6 +60,16 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             key="digest.schedule",
         )
     )
+    if settings.digest.review == "required" and settings.email.send:
+        specs.append(
+            JobSpec(
+                id=REVIEW_JOB_ID,
+                cron=settings.digest.review_check,
+                what="remind staff before the review deadline; send once approved or due",
+                enabled=True,
+                key="digest.review_check",
+            )
+        )
     return specs
 
 
@@ -115,5 +126,5 @@ def next_fire_times(settings: Settings, now: datetime) -> dict[str, datetime]:
             continue
         fire = trigger_of(spec, settings).get_next_fire_time(None, now)
         if fire is not None:
-            out[spec.source or WEEKLY_JOB_ID] = fire
+            out[spec.source or spec.id] = fire
     return out

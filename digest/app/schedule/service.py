@@ -29,7 +29,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
 from digest.app.schedule.catch_up import catch_up_reasons
-from digest.app.schedule.jobs import job_specs, trigger_of, zone_of
+from digest.app.schedule.jobs import REVIEW_JOB_ID, job_specs, trigger_of, zone_of
 from digest.app.schedule.wrappers import JobFunctions, unless_stopping
 from digest.config import Settings
 from digest.model import utcnow
@@ -101,7 +101,13 @@ def build_scheduler(
     for spec in job_specs(settings):
         if not spec.enabled:
             continue
-        func: Callable[..., object] = jobs.weekly if spec.source is None else jobs.fetch
+        func: Callable[..., object] = (
+            jobs.fetch
+            if spec.source is not None
+            else jobs.review
+            if spec.id == REVIEW_JOB_ID
+            else jobs.weekly
+        )
         args = [config, database_url] + ([spec.source] if spec.source else [])
         when = {"next_run_time": start_now} if spec.id in catch_up else {}
         scheduler.add_job(

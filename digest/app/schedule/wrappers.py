@@ -19,9 +19,10 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 
 from digest.app import operations
-from digest.app.schedule.jobs import WEEKLY_JOB_ID, fetch_job_id, zone_of
+from digest.app.schedule.jobs import REVIEW_JOB_ID, WEEKLY_JOB_ID, fetch_job_id, zone_of
 from digest.config import Settings, load_settings
 from digest.errors import DigestError
+from digest.model import utcnow
 from digest.store.db import make_engine
 
 T = TypeVar("T")
@@ -164,12 +165,42 @@ def weekly_job(config_path: str, database_url: str) -> None:
     )
 
 
+def review_job(config_path: str, database_url: str) -> None:
+    """The review check (digest.review: required): remind staff, send once due."""
+    started = time.monotonic()
+    report = _run_job(
+        REVIEW_JOB_ID,
+        REVIEW_JOB_ID,
+        started,
+        lambda: _with_loaded(
+            config_path,
+            database_url,
+            lambda settings, engine: operations.run_review(settings, engine, utcnow()),
+        ),
+    )
+    if report is None:
+        return
+    _log_job(
+        REVIEW_JOB_ID,
+        REVIEW_JOB_ID,
+        started,
+        "held" if report.held else "ok",
+        level=logging.INFO,
+        detail=f"week {report.week}: "
+        + (f"held: {report.held}" if report.held else f"{len(report.sent)} sent")
+        + (f", reminded {len(report.reminded)} staff" if report.reminded else ""),
+        week=report.week,
+        sent=len(report.sent),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class JobFunctions:
     """What the scheduled jobs call; tests swap these for fakes."""
 
     fetch: Callable[[str, str, str], object] = fetch_job
     weekly: Callable[[str, str], object] = weekly_job
+    review: Callable[[str, str], object] = review_job
 
 
 def unless_stopping(

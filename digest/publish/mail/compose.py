@@ -30,6 +30,7 @@ from digest.views import DigestView
 # URI broken that way is unusable. 998 is RFC 5322's hard line limit.
 MAIL_POLICY = default_policy.clone(max_line_length=998)
 _PLACEHOLDER = "https://unsubscribe.invalid/DIGEST-UNSUBSCRIBE-PLACEHOLDER"
+UNSUBSCRIBE_PLACEHOLDER = _PLACEHOLDER  # the as-sent page swaps it for a note
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from digest.model import Subscriber, utcnow
-from digest.publish.mail.compose import compose_message, prepare_digest
+from digest.publish.mail.compose import PreparedDigest, compose_message, prepare_digest
 from digest.publish.mail.settings import MailSettings, message_id_for
 from digest.publish.mail.smtp import DeliveryRefused, SmtpUnavailable, Transport
 from digest.publish.site_writer import write_atomically
@@ -35,6 +35,35 @@ class SendReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # email, reason
     written: list[Path] = field(default_factory=list)  # dry run files
     held: str | None = None  # why nothing was sent (every source failed that week)
+    # their preferences left nothing of a non-empty issue: not mailed (not a quiet week)
+    nothing_wanted: list[str] = field(default_factory=list)
+    monthly: list[SendReport] = field(default_factory=list)  # monthly issues sent alongside
+    reminded: list[str] = field(default_factory=list)  # staff reminded to review
+
+
+# Each subscriber's own copy of the issue (their preferences), or None: nothing for them.
+ViewFor = Callable[[Subscriber], DigestView | None]
+
+
+class _Prepared:
+    """Each distinct copy rendered once, however many subscribers share it."""
+
+    def __init__(self, digest: DigestView, mail: MailSettings, view_for: ViewFor | None) -> None:
+        self.generic = prepare_digest(digest, mail)
+        self.mail, self.view_for = mail, view_for
+        self.cache: dict[int, tuple[DigestView, PreparedDigest]] = {}
+
+    def for_(self, subscriber: Subscriber) -> PreparedDigest | None:
+        if self.view_for is None:
+            return self.generic
+        view = self.view_for(subscriber)
+        if view is None:
+            return None
+        if view is self.generic.digest:
+            return self.generic
+        if id(view) not in self.cache:
+            self.cache[id(view)] = (view, prepare_digest(view, self.mail))
+        return self.cache[id(view)][1]
 
 
 def _active(ledger: DeliveryLedger, subscribers: Sequence[Subscriber] | None) -> list[Subscriber]:
@@ -51,6 +80,7 @@ def send_digest(
     *,
     subscribers: Sequence[Subscriber] | None = None,
     clock: Callable[[], datetime] = utcnow,
+    view_for: ViewFor | None = None,
 ) -> SendReport:
     """Send this week's digest to every active subscriber who does not have it yet.
 
@@ -58,10 +88,14 @@ def send_digest(
     next run); any other exception (a crash) leaves the ledger consistent, too.
     """
     ledger = DeliveryLedger(engine)
-    prepared = prepare_digest(digest, mail)
+    copies = _Prepared(digest, mail, view_for)
     report = SendReport(week=digest.week)
     for subscriber in _active(ledger, subscribers):
         if subscriber.id is None:
+            continue
+        prepared = copies.for_(subscriber)
+        if prepared is None:
+            report.nothing_wanted.append(subscriber.email)
             continue
         message_id = message_id_for(mail, digest.week, subscriber.email)
         delivery_id = ledger.claim(digest.week, subscriber.id, message_id)
@@ -111,14 +145,19 @@ def write_dry_run(
     *,
     subscribers: Sequence[Subscriber] | None = None,
     date: datetime | None = None,
+    view_for: ViewFor | None = None,
 ) -> SendReport:
     """Write the .eml each subscriber would get now; send nothing, mark nothing."""
     ledger = DeliveryLedger(engine)
-    prepared = prepare_digest(digest, mail)
+    copies = _Prepared(digest, mail, view_for)
     report = SendReport(week=digest.week)
     folder = out_dir / digest.week
     for subscriber in _active(ledger, subscribers):
         if subscriber.id is None:
+            continue
+        prepared = copies.for_(subscriber)
+        if prepared is None:
+            report.nothing_wanted.append(subscriber.email)
             continue
         if ledger.is_sent(digest.week, subscriber.id):
             report.already_sent.append(subscriber.email)
