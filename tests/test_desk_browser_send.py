@@ -42,8 +42,9 @@ __all__ = ["browser", "desk_engine"]
 WEEK = "2026-W47"
 NOTED = "nct-nct02583334"
 ALSO = "nct-nct01722253"
+PLAIN_NOTE = "Registered only, no results yet: we will look again when the paper is out."
 NOTE = (
-    "We will offer this to patients who ask. <script>alert('x')</script> "
+    f"{PLAIN_NOTE} <script>alert('x')</script> "
     '<img src=x onerror=alert(1)> <a href="javascript:alert(2)">more</a>'
 )
 
@@ -108,7 +109,7 @@ def test_a_triaged_week_reaches_the_inbox_and_the_site_with_only_what_was_approv
                                "nct-nct02510066") if f"studies/{slug}/" in text}  # fmt: skip
     assert shown == {NOTED, ALSO}
     assert "OUR TAKE (the clinic's own words, not the study's):" in text
-    assert "We will offer this to patients who ask." in " ".join(text.split())
+    assert PLAIN_NOTE in " ".join(text.split())
 
     # the email as a reader's client shows it: the note is text, marked, and nothing runs
     mail = browser.new_context(viewport={"width": 360, "height": 900}, java_script_enabled=True)
