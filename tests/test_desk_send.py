@@ -6,6 +6,7 @@ decisions feeding the next ranking."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -29,11 +30,16 @@ from digest.desk.subscribe import Preferences, set_preferences
 from digest.desk.triage import decide, sign_off_week
 from digest.ingest.run import import_files
 from digest.model import FetchRun
+from digest.publish.mail.smtp import SmtpUnavailable
 from digest.store import deliveries
 from digest.views import DigestView
 from tests.conftest import make_settings
 from tests.test_desk_support import LEGACY, PASSWORD, W47
-from tests.test_email import Recorder, smtp_server  # noqa: F401  (the aiosmtpd fixture)
+from tests.test_email import (  # noqa: F401  (smtp_server: the aiosmtpd fixture)
+    Recorder,
+    plain_transport,
+    smtp_server,
+)
 
 WEEK = "2026-W47"
 HOSTILE = (
@@ -363,3 +369,32 @@ def test_the_scheduler_checks_the_review_and_sends_once_signed_off(
     assert report.sent == ["reader@clinic.example.org"] and len(recorder.messages) == 1
     assert (tmp_path / "site" / "sent" / WEEK / "index.html").is_file()  # the site re-rendered
     assert run_review(settings, db_engine, monday + timedelta(minutes=10)).sent == []
+
+
+def test_an_issue_nobody_received_gets_no_as_sent_page_until_it_reaches_someone(
+    db_engine: Engine,
+    database_url: str,
+    tmp_path: Path,
+    smtp_server: tuple[Recorder, int],  # noqa: F811
+) -> None:
+    recorder, port = smtp_server
+    settings = _settings(database_url, review="optional")
+    _week(db_engine, settings, "reader@clinic.example.org")
+    with socket.socket() as probe:  # a port nothing listens on: SMTP is down all run
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with pytest.raises(SmtpUnavailable):
+        send_week(settings, db_engine, WEEK, env=_env(closed), transport=plain_transport(closed))
+    assert recorder.parsed() == []
+    with Session(db_engine) as session:  # frozen for the rerun, but nobody has it
+        assert sent_issue(session, WEEK) is not None
+    out = tmp_path / "site"
+    render_site(settings, db_engine, out_dir=out)
+    assert not (out / "sent" / WEEK).exists() and not (out / "latest").exists()
+
+    # SMTP back: the frozen copy goes, and now it has a public "as sent" page
+    up = send_week(settings, db_engine, WEEK, env=_env(port))
+    assert up.sent == ["reader@clinic.example.org"]
+    render_site(settings, db_engine, out_dir=out)
+    assert (out / "sent" / WEEK / "index.html").exists()
+    assert (out / "latest" / "index.html").exists()

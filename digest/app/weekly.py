@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from digest.app.sending import ranked_week, send_week
 from digest.config import Settings
-from digest.desk.sent import sent_issues
+from digest.desk.sent import delivered_issues
 from digest.desk.site_sent import as_sent_files, with_sent_issues
 from digest.issue.assemble import site_view
 from digest.model import utcnow
@@ -56,7 +56,7 @@ def render_site(settings: Settings, engine: Engine, out_dir: Path | None = None)
     """`digest site`: the static web archive, written reproducibly."""
     folder = out_dir or Path(settings.digest.output_dir) / "site"
     with Session(engine) as session:
-        sent = sent_issues(session)
+        sent = delivered_issues(session)
     # the issues as sent: their digest pages, the clinic's takes, /sent/<key>/, /latest/
     view = with_sent_issues(site_view(settings, engine), sent)
     report = write_site({**build_site(view), **as_sent_files(sent)}, folder)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from digest.desk.tables import SentIssue
-from digest.model import utcnow
+from digest.model import Delivery, utcnow
 from digest.views import DigestView, digest_from_json, digest_to_json
 
 
@@ -30,6 +30,17 @@ def sent_view(session: Session, key: str) -> DigestView | None:
 def sent_issues(session: Session) -> list[SentIssue]:
     """Every issue as sent, newest first (weekly keys sort by week, monthly by month)."""
     return list(session.exec(select(SentIssue).order_by(col(SentIssue.sent_at).desc())).all())
+
+
+def delivered_issues(session: Session) -> list[SentIssue]:
+    """The issues as sent that reached somebody: frozen just before the first message, an
+    issue whose every delivery failed is not yet "as sent" and gets no public page."""
+    reached = set(
+        session.exec(
+            select(Delivery.week).where(col(Delivery.status).in_(("sent", "unconfirmed")))
+        ).all()
+    )
+    return [row for row in sent_issues(session) if row.key in reached]
 
 
 def freeze(
