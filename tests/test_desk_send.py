@@ -238,6 +238,8 @@ def test_monthly_subscribers_get_the_months_sent_items_once(
     assert month.week == "2026-M11" and month.sent == [monthly]
     [mail] = [m for m in recorder.parsed() if m["To"].addresses[0].addr_spec == monthly]
     assert "November 2026: 5 studies newly found" in mail["Subject"]
+    assert "weekly" not in mail["Subject"].lower(), mail["Subject"]  # the title says monthly
+    assert "monthly evidence digest" in _parts(mail)[0]
     text = _parts(mail)[0]
     with Session(db_engine) as session:
         row = sent_issue(session, WEEK)

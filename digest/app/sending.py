@@ -41,7 +41,7 @@ from digest.desk.review import (
     reminder_due,
     reminder_message,
 )
-from digest.desk.sent import freeze, sent_issues, sent_view
+from digest.desk.sent import delivered_issues, freeze, sent_issues, sent_view
 from digest.desk.subscribe import Preferences, is_suppressed, subscriber_preferences
 from digest.desk.takes import with_takes
 from digest.desk.triage import desk_decisions, next_order, week_approval
@@ -227,7 +227,7 @@ def monthly_issue(engine: Engine, month: str, title: str) -> DigestView | None:
             return frozen
         weeks = [
             digest_from_json(r.content)
-            for r in sent_issues(session)
+            for r in delivered_issues(session)  # what reached someone, not merely frozen
             if r.kind == "weekly" and month_of_week(r.key) == month
         ]
     return month_issue(month, weeks, title) if weeks else None

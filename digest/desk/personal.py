@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -70,6 +71,20 @@ def _merged_health(weeks: Sequence[DigestView]) -> tuple[SourceHealth, ...]:
     return tuple(sorted(totals.values()))
 
 
+def monthly_title(title: str) -> str:
+    """The configured title said of a month: "…: weekly evidence digest" would be untrue."""
+    return re.sub(
+        r"\b(weekly|week)\b",
+        lambda m: (
+            {"weekly": "monthly", "week": "month"}[m.group(1).lower()].capitalize()
+            if m.group(1)[0].isupper()
+            else {"weekly": "monthly", "week": "month"}[m.group(1).lower()]
+        ),
+        title,
+        flags=re.IGNORECASE,
+    )
+
+
 def month_issue(month: str, weeks: Sequence[DigestView], title: str) -> DigestView:
     """The monthly issue from the month's weekly issues as sent (oldest week first)."""
     first, last = month_bounds(month)
@@ -91,7 +106,7 @@ def month_issue(month: str, weeks: Sequence[DigestView], title: str) -> DigestVi
     )
     return DigestView(
         week=month_key(month),
-        title=title,
+        title=monthly_title(title),
         period_start=first,
         period_end=last,
         built_at=max(w.built_at for w in ordered),
