@@ -250,6 +250,7 @@ def site_settings_from_config(settings: Settings) -> SiteSettings:
         site_url=settings.digest.site_url,
         tag_authority=settings.digest.tag_authority,
         recent_weeks_on_home=settings.digest.recent_weeks_on_home,
+        postal_address=settings.email.postal_address,
     )
 
 

@@ -325,7 +325,10 @@ def add_desk_parsers(sub: _Sub) -> None:
         help="at most N 'changes the picture' labels a week (default 1)",
     )
     desk.add_argument("--session-hours", type=float, default=8.0, help="sign-in lasts this long")
-    desk.add_argument("--postal-address", help="the postal address line of the page footer")
+    desk.add_argument(
+        "--postal-address",
+        help="the postal address line of the page footer (default: email.postal_address)",
+    )
     bounces = _add(
         sub,
         "bounces",
