@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,30 +53,30 @@ def _write_records(folder: Path, stored: int) -> Path:
     return path
 
 
-def _load(path: Path, part: str) -> list[Any]:
+def _load(path: Path, part: str) -> Iterator[Any]:
+    """The records of one part, read as they are saved (the archive is never all in memory)."""
     from digest.model import RecordData
 
     with path.open(encoding="utf-8") as lines:
-        return [
-            RecordData.from_json_dict(row["record"])
-            for line in lines
-            if (row := json.loads(line))["part"] == part
-        ]
+        for line in lines:
+            if (row := json.loads(line))["part"] == part:
+                yield RecordData.from_json_dict(row["record"])
 
 
-def _save(engine: Any, records: Sequence[Any]) -> None:
+def _save(engine: Any, records: Iterable[Any]) -> None:
+    """Save in pages of 5,000 records, a transaction each (as `digest import` of files)."""
     from sqlmodel import Session
 
     from digest.model import ParseResult
     from digest.sources import describe_change
     from digest.store.records import ParsedPage, save_outcome
 
-    for start in range(0, len(records), 5_000):
+    for start, page_records in enumerate(_pages(records, 5_000)):
         page = ParsedPage(
             url="bench://scale",
             content=f"bench {start}".encode(),
             content_type="bench",
-            parsed=ParseResult(records=list(records[start : start + 5_000])),
+            parsed=ParseResult(records=page_records),
         )
         with Session(engine) as session:
             save_outcome(
@@ -88,6 +88,17 @@ def _save(engine: Any, records: Sequence[Any]) -> None:
                 describe_change=describe_change,
             )
             session.commit()
+
+
+def _pages(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    page: list[Any] = []
+    for item in items:
+        page.append(item)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 def _refresh(engine: Any, mode: str) -> Any:
@@ -114,16 +125,14 @@ def child(phase: str, mode: str, url: str, path: Path) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     if phase == "base":
         migrate(engine)
-        records = _load(path, "stored")
         started, cpu = time.perf_counter(), time.process_time()
-        _save(engine, records)
-        del records
+        _save(engine, _load(path, "stored"))
         _refresh(engine, mode)
         figures["base_s"] = time.perf_counter() - started
         figures["base_cpu_s"] = time.process_time() - cpu
         figures["base_rss_mb"] = _rss_mb()
     else:
-        records = _load(path, "weekly")
+        records = list(_load(path, "weekly"))
         started, cpu = time.perf_counter(), time.process_time()
         _save(engine, records)
         summary = _refresh(engine, mode)
