@@ -46,6 +46,7 @@ test: install system-deps lint
 	DIGEST_AXE_JS=$(CURDIR)/.cache/axe/node_modules/axe-core/axe.min.js $(BIN)/pytest -q
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 screenshots: install

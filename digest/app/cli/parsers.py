@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # argparse's subparsers type is private and generic only to t
 # import the parsers; tests/test_cli.py checks this list against digest.sources.
 PARSE_KINDS = (
     *("pubmed", "clinicaltrials", "europepmc", "pubmed_rss", "rss", "nccih", "crossref"),
-    *("jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy"),
+    *("jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy", "pubmed-xml"),
 )
 
 

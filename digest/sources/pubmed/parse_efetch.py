@@ -4,13 +4,20 @@ Pure: bytes in, data out. The XML parser never expands entities, never loads a D
 and never touches the network, so a hostile or broken payload cannot reach outside or
 blow up memory. The root is checked before anything else: an HTML page or an
 E-utilities <ERROR> body is an error, never "0 records". EFetch pages (a few MB) are
-parsed in one go; bigger payloads are streamed article by article (see parse_efetch).
+parsed in one go; bigger payloads are streamed article by article (see parse_efetch),
+and files of any size (bulk exports, PubMed baseline files, plain or gzipped) are read
+with `iter_efetch`, which yields batches of records as it goes in flat memory.
 Articles are read by `pubmed.article`.
 """
 
 from __future__ import annotations
 
+import gzip
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from io import BytesIO
+from typing import Protocol
 
 from lxml import etree
 
@@ -64,13 +71,146 @@ def _parse_in_memory(payload: bytes, source: str, result: ParseResult) -> None:
 
 
 def _parse_streaming(payload: bytes, source: str, result: ParseResult) -> None:
-    context = etree.iterparse(BytesIO(payload), events=("end",), tag=_TOP_LEVEL_TAGS, **SAFE_XML)
+    for element in _iter_top_level(BytesIO(payload)):
+        _take_top_level(element, source, result)
+
+
+def _iter_top_level(stream: Readable) -> Iterator[Element]:
+    """Each record-level child of the root, freed (with all before it) once the caller
+    is done with it: memory holds one article at a time, whatever the file's size."""
+    context = etree.iterparse(stream, events=("end",), tag=_TOP_LEVEL_TAGS, **SAFE_XML)
     for _event, element in context:
         parent = element.getparent()
         # Only children of the root are records; never clear anything nested.
         if parent is not None and parent.getparent() is None:
-            _take_top_level(element, source, result)
+            yield element
             _drop(element)
+
+
+# ---------------------------------------------------------------- files of any size
+
+DEFAULT_BATCH_SIZE = 1000
+
+# How much of a stream is read to check its root (an EFetch DOCTYPE is one line), and the
+# most of a non-PubmedArticleSet body read to find an E-utilities <ERROR> message in it.
+_HEAD_BYTES = 64 * 1024
+_ERROR_BODY_BYTES = 1024 * 1024
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class Readable(Protocol):
+    """A binary stream: an open file, a GzipFile, a BytesIO, a response's raw body."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@dataclass(slots=True)
+class EfetchBatch:
+    """Up to `batch_size` consecutive children of the root, read.
+
+    `parsed` holds their records, deleted PMIDs and warnings. With `keep_xml`, `xml` is a
+    standalone `PubmedArticleSet` of exactly these elements (the file's DOCTYPE, then each
+    element as lxml re-serializes it: same tags, attributes, text and unexpanded entity
+    references; the whitespace between elements is not kept), which `parse_efetch` reads
+    back to the same `parsed`: what a bulk import stores as the batch's payload.
+    """
+
+    parsed: ParseResult = field(default_factory=ParseResult)
+    xml: bytes | None = None
+    size: int = 0  # root children read (articles, books, DeleteCitation lists)
+
+
+def iter_efetch(
+    source: str | os.PathLike[str] | Readable,
+    source_name: str = "pubmed",
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    keep_xml: bool = False,
+) -> Iterator[EfetchBatch]:
+    """Batches of what an EFetch `PubmedArticleSet` file or binary stream says, as it is read.
+
+    The same records, deletions and warnings as `parse_efetch` on the whole payload, in
+    the same order, `batch_size` root children at a time; each article is freed once read,
+    so memory stays flat on a file of any size (a path ending in .gz, or starting with the
+    gzip magic, is decompressed as it is read). The root is checked first, as
+    `parse_efetch` does. A malformed or truncated input raises ParseError where it breaks:
+    every batch yielded before is complete and valid, the unfinished one is not yielded
+    (a caller that must be all-or-nothing, like `digest import`, keeps them in one
+    transaction and rolls back).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as raw:
+            if raw.read(2) == _GZIP_MAGIC:
+                raw.seek(0)
+                with gzip.GzipFile(fileobj=raw) as unzipped:
+                    yield from _iter_batches(unzipped, source_name, batch_size, keep_xml)
+                    return
+            raw.seek(0)
+            yield from _iter_batches(raw, source_name, batch_size, keep_xml)
+    else:
+        yield from _iter_batches(source, source_name, batch_size, keep_xml)
+
+
+def _iter_batches(
+    stream: Readable, source: str, batch_size: int, keep_xml: bool
+) -> Iterator[EfetchBatch]:
+    try:
+        head = stream.read(_HEAD_BYTES)
+        if len(head) < _HEAD_BYTES or peek_root_tag(head) != ROOT_TAG:
+            # A short body, or not an article set: the in-memory checks say what it is.
+            head += stream.read(_ERROR_BODY_BYTES)
+            _check_efetch_root(head)
+        batch, pieces, doctype = EfetchBatch(), list[bytes](), None
+        for element in _iter_top_level(_HeadThenRest(head, stream)):
+            if keep_xml:
+                if doctype is None:
+                    doctype = element.getroottree().docinfo.doctype or ""
+                pieces.append(etree.tostring(element, encoding="UTF-8", with_tail=False))
+            _take_top_level(element, source, batch.parsed)
+            batch.size += 1
+            if batch.size == batch_size:
+                yield _finished(batch, pieces, doctype)
+                batch, pieces = EfetchBatch(), []
+        if batch.size:
+            yield _finished(batch, pieces, doctype)
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"truncated or malformed XML: {exc}") from exc
+    except (OSError, EOFError) as exc:  # a gzip stream cut short or corrupt
+        raise ParseError(f"cannot read the EFetch stream: {exc}") from exc
+
+
+def _finished(batch: EfetchBatch, pieces: list[bytes], doctype: str | None) -> EfetchBatch:
+    if pieces:
+        batch.xml = b"".join(
+            [
+                b'<?xml version="1.0" encoding="UTF-8"?>\n',
+                doctype.encode() + b"\n" if doctype else b"",
+                b"<PubmedArticleSet>\n",
+                *(piece + b"\n" for piece in pieces),
+                b"</PubmedArticleSet>\n",
+            ]
+        )
+    return batch
+
+
+class _HeadThenRest:
+    """A binary stream read again from its start, once its first bytes were peeked at."""
+
+    def __init__(self, head: bytes, rest: Readable) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._head:
+            return self._rest.read(size)
+        if size is None or size < 0:
+            data, self._head = self._head + self._rest.read(), b""
+            return data
+        data, self._head = self._head[:size], self._head[size:]
+        return data
 
 
 def _take_top_level(element: Element, source: str, result: ParseResult) -> None:
