@@ -140,6 +140,12 @@ def add_issue_parsers(sub: _Sub) -> None:
 
     site = _add(sub, "site", "issue:cmd_site", "render the static web archive")
     site.add_argument("--out", type=Path, help="folder (default: <digest.output_dir>/site)")
+    site.add_argument(
+        "--full",
+        action="store_true",
+        help="render every page again, not only those whose inputs changed since the last "
+        "build (after editing a template by hand, or to check: the result is the same)",
+    )
 
     send = _add(
         sub,
