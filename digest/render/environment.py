@@ -15,6 +15,7 @@ from digest.render import sanitize
 from digest.render.glossary import glossary_anchor
 from digest.render.labels import (
     arm_label,
+    asserted_text,
     badge_label,
     conclusion_direction,
     design_label,
@@ -69,6 +70,7 @@ class _Helpers:
     sample_size: Callable[[int | None], str] = sample_size_text
     badge: Callable[[str], str] = badge_label
     related: Callable[[str], str] = related_label
+    asserted: Callable[[str], str] = asserted_text
     design_label: Callable[[StudyView], str] = design_label
     tier: Callable[[StudyView], str] = design_tier
     no_results_yet: Callable[[StudyView], bool] = no_results_yet
