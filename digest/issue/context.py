@@ -301,7 +301,15 @@ def build_digest_view(
         corrections=corrections,
         health=_health(session, start, end),
         out_of_scope_count=len(new) - len(in_scope),
+        recheck_ran=_recheck_ran(session, built_at),
     )
+
+
+def _recheck_ran(session: Session, built_at: datetime) -> datetime | None:
+    run = rq.last_run(session, before=built_at)
+    if run is None:
+        return None
+    return run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
 
 
 def _changes(

@@ -29,7 +29,7 @@ from digest.render.labels import (
     shows_n,
     study_links,
 )
-from digest.render.provenance import failure_notice, how_made_line, source_label
+from digest.render.provenance import failure_notice, how_made_line, recheck_line, source_label
 from digest.render.registry import (
     enrolment_text,
     registry_summary,
@@ -88,6 +88,7 @@ class _Helpers:
     registry_url: Callable[[str | None], str | None] = sanitize.registry_url
     source: Callable[[str], str] = source_label
     how_made: Callable[[DigestView], str] = how_made_line
+    recheck_line: Callable[[DigestView], str | None] = recheck_line
     failure: Callable[[DigestView], str | None] = failure_notice
     gloss: Callable[[str], str | None] = glossary_anchor
     direction: Callable[[StudyView], Direction] = conclusion_direction

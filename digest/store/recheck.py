@@ -152,13 +152,13 @@ def finish_run(session: Session, run_id: int, **values: object) -> None:
     session.commit()
 
 
-def last_run(session: Session) -> RecheckRun | None:
-    """The latest finished re-check."""
-    return session.exec(
-        select(RecheckRun)
-        .where(col(RecheckRun.finished_at).is_not(None))
-        .order_by(col(RecheckRun.started_at).desc(), col(RecheckRun.id).desc())
-    ).first()
+def last_run(session: Session, before: datetime | None = None) -> RecheckRun | None:
+    """The latest finished re-check (that started before `before`, if given)."""
+    query = select(RecheckRun).where(col(RecheckRun.finished_at).is_not(None))
+    if before is not None:
+        query = query.where(col(RecheckRun.started_at) <= before)
+    order = (col(RecheckRun.started_at).desc(), col(RecheckRun.id).desc())
+    return session.exec(query.order_by(*order)).first()
 
 
 # --------------------------------------------------------------------------- ledger

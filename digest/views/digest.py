@@ -63,6 +63,8 @@ class DigestView:
     # a monthly issue ("2026-11"): the month's sent weekly items, for monthly subscribers;
     # `week` is then its ledger key "2026-M11" and the wording says "this month"
     month: str | None = None
+    # when the re-check of studies already sent last finished before this was built
+    recheck_ran: datetime | None = None
 
     @property
     def span(self) -> str:
