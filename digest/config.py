@@ -179,6 +179,11 @@ class RecheckSettings(_Strict):
     _cron = field_validator("schedule")(_check_cron)
     _urls = field_validator("crossref_base_url", "eutils_base_url")(_check_http_url)
 
+    @field_validator("email", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
+
 
 class Settings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL

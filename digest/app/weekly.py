@@ -18,7 +18,7 @@ from digest.app.sending import ranked_week, send_week
 from digest.config import Settings
 from digest.desk.sent import delivered_issues
 from digest.desk.site_sent import as_sent_files, with_sent_issues
-from digest.issue.assemble import site_view
+from digest.issue.assemble import site_view, with_current_status
 from digest.model import utcnow
 from digest.publish.site_writer import write_files, write_site
 from digest.render.email_html import render_digest_email_html
@@ -58,7 +58,7 @@ def render_site(settings: Settings, engine: Engine, out_dir: Path | None = None)
     with Session(engine) as session:
         sent = delivered_issues(session)
     # the issues as sent: their digest pages, the clinic's takes, /sent/<key>/, /latest/
-    view = with_sent_issues(site_view(settings, engine), sent)
+    view = with_current_status(with_sent_issues(site_view(settings, engine), sent))
     report = write_site({**build_site(view), **as_sent_files(sent)}, folder)
     return [folder / name for name in report.written]
 
