@@ -4,9 +4,10 @@ PMID, so a retraction, withdrawal, expression of concern, correction, new versio
 reinstatement is seen whichever of them records it first.
 
 Incremental, per identifier (`recheck_state`):
-- an identifier never checked, or not fetched for `recheck.full_every_days`, is fetched
-  itself: Crossref `/works/{doi}` (404: "not in Crossref", not a failure), PubMed efetch
-  (200 PMIDs a request);
+- an identifier never checked, or not fetched for `recheck.full_every_days` (at most
+  2/`full_every_days` of the watch list a run, oldest first), is fetched itself:
+  Crossref `/works/{doi}` (404: "not in Crossref", not a failure), PubMed efetch (200
+  PMIDs a request);
 - every other one is asked only what changed since its last check: Crossref notices
   naming it, indexed since (`filter=updates:…,from-index-date:`, `batch_size` DOIs a
   request), PubMed articles modified since (ESearch `[uid]` with `datetype=mdat`); a work
@@ -23,6 +24,7 @@ an issue carrying it get a short correction email, once (`digest.app.recheck_mai
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +88,25 @@ class _Lookups:
 def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
     for offset in range(0, len(items), size):
         yield list(items[offset : offset + size])
+
+
+def _full_due(
+    keys: Sequence[Key],
+    states: Mapping[Key, RecheckState],
+    extra: set[str],
+    now: datetime,
+    every_days: int,
+) -> set[Key]:
+    """The identifiers to fetch in full this run: never checked (or asked for by name),
+    and those not fetched for `every_days`, oldest first, at most 2/`every_days` of the
+    watch list a run, so a cohort checked on one day is not re-fetched all on one day."""
+    never = {k for k in keys if k not in states or k[1] in extra}
+    period = timedelta(days=every_days)
+    aged = sorted(
+        (k for k in keys if k not in never and now - states[k].last_full_at >= period),
+        key=lambda k: (states[k].last_full_at, k),
+    )
+    return never | set(aged[: max(1, math.ceil(2 * len(keys) / every_days))])
 
 
 def _since(states: Mapping[Key, RecheckState], keys: Iterable[Key]) -> datetime:
@@ -235,14 +256,14 @@ def run_recheck(
         watched = watch_list(session, extra)
         states = rq.load_states(session)
     report.studies = len(watched)
-    period = timedelta(days=settings.recheck.full_every_days)
-
-    def due(key: Key) -> bool:
-        state = states.get(key)
-        return state is None or now - state.last_full_at >= period or key[1] in extra
-
     dois_ = sorted({*(s.doi for s in watched if s.doi), *extra})
     pmids = sorted({s.pmid for s in watched if s.pmid})
+    keys = [("doi", d) for d in dois_] + [("pmid", p) for p in pmids]
+    full = _full_due(keys, states, set(extra), now, settings.recheck.full_every_days)
+
+    def due(key: Key) -> bool:
+        return key in full
+
     before = http.requests_made
     lookups: dict[str, tuple[str, _Lookups]] = {}
     plan: list[tuple[str, str, bool, Callable[[], _Lookups]]] = [
