@@ -19,7 +19,7 @@ from digest.app.sending import ranked_week, send_week
 from digest.config import Settings
 from digest.desk.sent import delivered_issues
 from digest.desk.site_sent import as_sent_files, with_sent_issues
-from digest.issue.assemble import site_view
+from digest.issue.assemble import site_view, with_current_status
 from digest.model import utcnow
 from digest.publish.site_writer import pages_of_files, write_files, write_site
 from digest.render.email_html import render_digest_email_html
@@ -62,7 +62,7 @@ def render_site(
     with Session(engine) as session:
         sent = delivered_issues(session)
     # the issues as sent: their digest pages, the clinic's takes, /sent/<key>/, /latest/
-    view = with_sent_issues(site_view(settings, engine), sent)
+    view = with_current_status(with_sent_issues(site_view(settings, engine), sent))
     pages = itertools.chain(site_pages(view), pages_of_files(as_sent_files(sent)))
     report = write_site(pages, folder, full=full)
     log.info(

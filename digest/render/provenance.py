@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
+from digest.render.wording import day_text
 from digest.sources import traits_of
 from digest.views import DigestView
 
@@ -62,3 +65,18 @@ def failure_notice(digest: DigestView) -> str | None:
             "again."
         )
     return None
+
+
+def recheck_line(digest: DigestView) -> str | None:
+    """When the studies of earlier issues were last re-checked (None: never, or a digest
+    built before the re-check existed)."""
+    ran = digest.recheck_ran
+    if ran is None:
+        return None
+    when = ran.astimezone(UTC)
+    return (
+        "Every study an earlier issue carried is re-checked daily for retractions, "
+        "expressions of concern and corrections (Crossref, including Retraction Watch's "
+        f"data, and PubMed); the last re-check ran on {day_text(when.date())} at "
+        f"{when:%H:%M} UTC."
+    )

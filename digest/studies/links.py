@@ -94,7 +94,8 @@ def _link_references(linker: Linker, run: Run[K]) -> None:
                         linker.link(own, target, effect.link, f"{evidence} {relation}")
                         _flag(linker, target, effect.flag)
             else:
-                _flag(linker, own, effect.flag)
+                if not (effect.flag == "retracted" and facts.retraction_reversed(record)):
+                    _flag(linker, own, effect.flag)
                 for source in linker.clusters_of(reference.ids):
                     if source != own:
                         linker.link(source, own, effect.link, f"{evidence} {relation}")

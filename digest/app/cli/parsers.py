@@ -236,6 +236,24 @@ def add_service_parsers(sub: _Sub) -> None:
         help="exit 1 when a source failed its last N runs (default 3)",
     )
 
+    recheck = _add(
+        sub,
+        "recheck",
+        "recheck:cmd_recheck",
+        "re-check every study an issue carried against Crossref (DOI) and PubMed (PMID) for "
+        "retractions, concerns and corrections; banner, corrections section, correction email",
+    )
+    recheck.add_argument(
+        "--doi",
+        action="append",
+        default=[],
+        metavar="DOI",
+        help="also check this DOI now, watched or not (repeatable)",
+    )
+    recheck.add_argument(
+        "--no-site", action="store_true", help="do not re-render the site after a change"
+    )
+
     schedule = _add(
         sub,
         "schedule",

@@ -29,7 +29,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
 from digest.app.schedule.catch_up import catch_up_reasons
-from digest.app.schedule.jobs import REVIEW_JOB_ID, job_specs, trigger_of, zone_of
+from digest.app.schedule.jobs import (
+    RECHECK_JOB_ID,
+    REVIEW_JOB_ID,
+    job_specs,
+    trigger_of,
+    zone_of,
+)
 from digest.app.schedule.wrappers import JobFunctions, unless_stopping
 from digest.config import Settings
 from digest.model import utcnow
@@ -106,6 +112,8 @@ def build_scheduler(
             if spec.source is not None
             else jobs.review
             if spec.id == REVIEW_JOB_ID
+            else jobs.recheck
+            if spec.id == RECHECK_JOB_ID
             else jobs.weekly
         )
         args = [config, database_url] + ([spec.source] if spec.source else [])
