@@ -68,9 +68,7 @@ def test_a_retracted_pubmed_article_is_filed_then_only_changes_are_asked(
 
     report = run_recheck(settings, db_engine, now=NOW, http=client(settings))
     assert report.ok, report.failed
-    assert report.new_notices == [
-        (slug, "retraction", "https://pubmed.ncbi.nlm.nih.gov/195582/")
-    ]
+    assert report.new_notices == [(slug, "retraction", "https://pubmed.ncbi.nlm.nih.gov/195582/")]
     first = server.requests[0]
     assert first.path == "/efetch.fcgi" and first.params["tool"] and first.params["email"]
     with Session(db_engine) as session:
