@@ -85,7 +85,7 @@ def _routes(dois: list[str]) -> list[dict[str, Any]]:
 
 def _settings(url: str, server: ReplayServer, folder: Path) -> Settings:
     return parse_settings(
-        f"database_url: {url}\ncontact_email: bench@example.org\n"
+        f"database_url: {url}\ncontact_email: bench@digest.invalid\n"
         "topics: {interventions: [{slug: acupuncture, label: Acupuncture,"
         " terms: [acupuncture]}], conditions: [{slug: pain, label: Pain, terms: [pain]}]}\n"
         "sources: []\n"

@@ -203,3 +203,38 @@ def test_recheck_flags_the_lancet_article_then_asks_only_what_changed(
     assert paths == [WORK_PATH, "/works", WORK_PATH]
     with Session(db_engine) as session:
         assert len(session.exec(select(StudyNotice)).all()) == 2
+
+
+def test_a_429_with_retry_after_is_waited_out_then_the_work_is_read(replay: Any) -> None:
+    # HAND-MADE: the 429 answer (Crossref's rate-limit reply); then the genuine work
+    server = replay(
+        [
+            {
+                "path": WORK_PATH,
+                "responses": [
+                    {"status": 429, "body": "Too many requests", "content_type": "text/plain",
+                     "headers": {"Retry-After": "3"}},
+                    json_file(WORK),
+                ],
+            }
+        ],
+        root=CORPUS,
+    )  # fmt: skip
+    settings = make_settings("sqlite://", "  []")
+    waits: list[float] = []
+    http = Http(
+        settings.http,
+        settings.contact_email,
+        sleep=waits.append,
+        limiter=RateLimiter(sleep=lambda _s: None),
+    )
+    answer = fetch_work(http, WAKEFIELD, base=server.url)
+    assert answer.found and len(server.requests) == 2
+    assert waits and max(waits) >= 3.0  # the server's wait, honoured in full
+
+
+def test_crossref_is_polite_by_default() -> None:
+    from digest.http.settings import HttpSettings
+
+    # the x-rate-limit-limit / -interval Crossref's recorded answers carry: 5 per second
+    assert Http(HttpSettings(), "a@clinic.org").rate_for("api.crossref.org") == 5.0

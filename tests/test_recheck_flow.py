@@ -259,9 +259,12 @@ def test_a_retraction_of_the_retraction_lifts_the_banner_and_says_so(
     server = replay([work_route(4, "handmade_crossref_work_reinstated.json")], root=HANDMADE)
     url = db_engine.url.render_as_string(hide_password=False)
     settings = settings_for(url, server, tmp_path, email_="off")
-    store_as_fetched(
-        settings, db_engine, [handmade_study(4, "HAND-MADE TEST RECORD 4: acupuncture for pain")]
-    )
+    # PubMed (here: a HAND-MADE PubMed-shaped record) still types it retracted
+    retracted = handmade_study(4, "HAND-MADE TEST RECORD 4: acupuncture for pain")
+    retracted.publication_types.append("Retracted Publication")
+    store_as_fetched(settings, db_engine, [retracted])
+    with Session(db_engine) as session:
+        assert session.exec(select(Study).where(Study.slug == "pmid-99999924")).one().retracted
     report = run_recheck(
         settings,
         db_engine,

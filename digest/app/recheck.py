@@ -226,9 +226,16 @@ def _file_notices(
             for work in works:
                 scheme, _, value = work.partition(":")
                 prints[(scheme, value)] = ",".join(sorted(n.key for n in notices))
+        known = rq.load_states(session)
         for key, (outcome, full) in checked.items():
             rq.save_state(
-                session, key, now=now, outcome=outcome, fingerprint=prints.get(key), full=full
+                session,
+                key,
+                now=now,
+                outcome=outcome,
+                fingerprint=prints.get(key),
+                full=full,
+                known=known,
             )
         session.commit()
 

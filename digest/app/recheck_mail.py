@@ -27,7 +27,7 @@ from sqlmodel import Session
 from digest.app.recheck_targets import carried_by_issue, recipients
 from digest.config import Settings
 from digest.desk.subscribe import is_suppressed
-from digest.facts import SERIOUS, WORDING, NoticeType
+from digest.facts import SERIOUS, WORDING
 from digest.model import Study, Subscriber, utcnow
 from digest.publish.mail.compose import MAIL_POLICY
 from digest.publish.mail.settings import (
@@ -176,12 +176,3 @@ def send_corrections(
         if own and isinstance(smtp, SmtpTransport):
             smtp.close()
     return sent
-
-
-def kind_words(kind: str) -> str:
-    """The notice kind in a person's words ('Expression of concern')."""
-    wording = WORDING.get(kind)  # type: ignore[call-overload]
-    return wording.label if wording else kind
-
-
-__all__ = ["NoticeType", "correction_message", "kind_words", "send_corrections"]

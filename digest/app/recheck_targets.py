@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -81,8 +81,6 @@ def recipients(
     for row in rows:
         sent_at = row.sent_at
         if sent_at is not None and sent_at.tzinfo is None:
-            from datetime import UTC
-
             sent_at = sent_at.replace(tzinfo=UTC)
         if sent_at is None or sent_at < before:
             found.setdefault(row.subscriber_id, row.week)

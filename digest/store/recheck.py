@@ -38,10 +38,12 @@ def save_state(
     outcome: str,
     fingerprint: str | None,
     full: bool,
+    known: dict[Key, RecheckState] | None = None,
 ) -> RecheckState:
     """Note a check of one identifier; `fingerprint` None keeps the last one (the
-    incremental pass that heard of no change)."""
-    state = session.get(RecheckState, key)
+    incremental pass that heard of no change). `known`: the states loaded in this session
+    (`load_states`), to spare a lookup per identifier."""
+    state = known.get(key) if known is not None else session.get(RecheckState, key)
     if state is None:
         state = RecheckState(
             scheme=key[0], value=key[1], first_checked_at=now, last_full_at=now, outcome=outcome

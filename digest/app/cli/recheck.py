@@ -9,6 +9,10 @@ from digest.facts import WORDING, normalize_doi
 from digest.model import utcnow
 
 
+def _weight(kind: str) -> int:
+    return WORDING[kind].weight if kind in WORDING else 0
+
+
 def cmd_recheck(ctx: Context) -> int:
     bad = [d for d in ctx.args.doi if normalize_doi(d) is None]
     if bad:
@@ -37,7 +41,8 @@ def cmd_recheck(ctx: Context) -> int:
         print(f"no PubMed article ({len(report.not_in_pubmed)}): {missing}", file=out)
     if report.new_notices:
         print(f"new notices ({len(report.new_notices)}):", file=out)
-        for slug, kind, url in report.new_notices:
+        heaviest = sorted(report.new_notices, key=lambda n: -_weight(n[1]))
+        for slug, kind, url in heaviest:
             label = WORDING[kind].label if kind in WORDING else kind
             print(f"  {slug}: {label}{f' {url}' if url else ''}", file=out)
     else:
