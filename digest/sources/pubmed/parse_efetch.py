@@ -49,7 +49,7 @@ def parse_efetch(
 
     Payloads up to `stream_above` bytes (an EFetch page of a few hundred articles is a
     few MB) are parsed in one go by libxml2's memory parser, the fastest path. Larger
-    ones are parsed a chunk of about a MB at a time, each chunk's tree freed once read, so
+    ones are parsed a chunk of about 256 kB at a time, each chunk's tree freed once read, so
     the tree never holds more than a chunk (`iter_efetch` reads files of any size without
     holding the payload or the records either). All paths read articles with the same code.
     """
@@ -95,7 +95,7 @@ def _iter_top_level(stream: Readable) -> Iterator[Element]:
 # Big inputs are cut into chunks of about this size, each ending after a record's end tag,
 # and each chunk is parsed as a document of its own: libxml2's one-shot parser builds and
 # frees a chunk's tree in about 60% of the CPU time iterparse takes for the same elements.
-_CHUNK_BYTES = 1024 * 1024
+_CHUNK_BYTES = 256 * 1024
 
 _ROOT_START = re.compile(rb"<PubmedArticleSet[\s>/]")
 
@@ -153,11 +153,14 @@ def _iter_top_level_in_chunks(head: bytes, stream: Readable) -> Iterator[Element
 
 def _last_record_end(buffer: bytes, start: int) -> int:
     """Where the last record end tag at or after `start` ends; 0 if there is none."""
-    ends = (buffer.rfind(tag, start) for tag in _RECORD_END_TAGS)
-    return max(
-        (found + len(tag) for found, tag in zip(ends, _RECORD_END_TAGS, strict=True) if found >= 0),
-        default=0,
-    )
+    # The commonest tag first: found near the end, it bounds the search for the others
+    # (bytes.rfind scans all of a region that does not hold its needle).
+    last = 0
+    for tag in _RECORD_END_TAGS:
+        found = buffer.rfind(tag, max(start, last))
+        if found >= 0:
+            last = found + len(tag)
+    return last
 
 
 def _opening_of(head: bytes) -> bytes | None:
