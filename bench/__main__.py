@@ -1,7 +1,7 @@
 """`python -m bench` (or `make bench`): every benchmark and evaluation, one after another.
 
 Each module also runs alone: python -m bench.bench_parse | bench.bench_dedupe |
-bench.bench_store | bench.bench_scale | bench.eval_classify.
+bench.bench_store | bench.bench_scale | bench.bench_site | bench.eval_classify.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ MODULES = (
     "bench.bench_dedupe",
     "bench.bench_store",
     "bench.bench_scale",
+    "bench.bench_site",
     "bench.eval_classify",
 )
 

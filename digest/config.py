@@ -159,6 +159,8 @@ class EmailSettings(_Strict):
     unsubscribe_mailto: str | None = None
     unsubscribe_url: str | None = None  # https endpoint served by `digest serve`
     send: bool = False  # the weekly job sends only when true
+    # the sender's postal address, one line in every email's footer (CAN-SPAM asks for it)
+    postal_address: str | None = Field(default=None, max_length=200)
 
 
 class Settings(_Strict):

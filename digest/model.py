@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Field order of the normalized record, as printed by `digest parse`.
@@ -114,11 +114,15 @@ class RecordData:
 
     def content_hash(self) -> str:
         """Hash of what the record says; equal hashes mean nothing changed."""
-        data = self.to_json_dict()
-        if not data["relations"]:
-            del data["relations"]  # records stored before relations existed keep their hash
-        canonical = json.dumps(data, ensure_ascii=False, sort_keys=True)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return content_hash_of(self.to_json_dict())
+
+
+def content_hash_of(data: dict[str, Any]) -> str:
+    """`RecordData.content_hash` of a record's `to_json_dict()` (saves serialising twice)."""
+    if not data["relations"]:  # records stored before relations existed keep their hash
+        data = {name: value for name, value in data.items() if name != "relations"}
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(slots=True)
@@ -194,7 +198,11 @@ class Record(SQLModel, table=True):
     """A stored RecordData: what one source said about one work, latest version."""
 
     __tablename__ = "record"
-    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_record_source_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_record_source_id"),
+        # the refresh's dirty check reads this index alone, not every record (0007)
+        Index("ix_record_dirty", "id", "deleted", "content_hash"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(index=True)
@@ -256,7 +264,7 @@ class Study(SQLModel, table=True):
     key_finding: str | None = None
     badges: list[str] = Field(default_factory=list, sa_column=_json_column())
     in_scope: bool = Field(default=False, index=True)
-    classified_with: str | None = None
+    classified_with: str | None = Field(default=None, index=True)  # None: (re)classify
     # status flags
     retracted: bool = False
     has_erratum: bool = False

@@ -98,9 +98,12 @@ def run_build(
     return weekly.build_week(settings, engine, week=week, out_dir=out_dir)
 
 
-def run_site(settings: Settings, engine: Engine, out_dir: Path | None = None) -> list[Path]:
-    """Render the static web archive; the files written or changed."""
-    return weekly.render_site(settings, engine, out_dir=out_dir)
+def run_site(
+    settings: Settings, engine: Engine, out_dir: Path | None = None, *, full: bool = False
+) -> list[Path]:
+    """Render the static web archive (incrementally, or every page with full=True); the
+    files written or changed."""
+    return weekly.render_site(settings, engine, out_dir=out_dir, full=full)
 
 
 def run_send(

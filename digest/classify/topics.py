@@ -205,18 +205,25 @@ def _blank(text: str, pattern: re.Pattern[str] | None) -> str:
 def _spans(segment: Segment, topics: Sequence[_CompiledTopic]) -> list[tuple[int, int, str]]:
     """(start, end, slug) of every term match, with shadowed generic matches removed."""
     found: list[tuple[int, int, str]] = []
+    by_slug: dict[str, list[tuple[int, int]]] = {}
     for topic in topics:
         if topic.terms is None:
             continue
         text = _blank(segment.text, topic.excludes)
-        found.extend((m.start(), m.end(), topic.slug) for m in topic.terms.finditer(text))
+        spans = [(m.start(), m.end()) for m in topic.terms.finditer(text)]
+        if spans:
+            found.extend((s, e, topic.slug) for s, e in spans)
+            by_slug[topic.slug] = spans
+    if len(by_slug) < 2:  # one topic's matches never shadow each other
+        return found
+    others = {
+        slug: [span for other, spans in by_slug.items() if other != slug for span in spans]
+        for slug in by_slug
+    }
     return [
         (s, e, slug)
         for s, e, slug in found
-        if not any(
-            o_slug != slug and os <= s and oe >= e and (oe - os) > (e - s)
-            for os, oe, o_slug in found
-        )
+        if not any(os <= s and oe >= e and (oe - os) > (e - s) for os, oe in others[slug])
     ]
 
 

@@ -68,7 +68,16 @@ def make_engine(database_url_text: str, *, create: bool = True) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # psycopg2's executemany is a round trip per row: UPDATEs and DELETEs of many rows
+    # (a refresh moving records between studies) go through execute_batch instead, 500
+    # parameter sets a round trip; INSERTs use multi-row VALUES (insertmanyvalues) either
+    # way. Only executemany rowcounts are lost, and nothing here reads one.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        executemany_mode="values_plus_batch",
+        executemany_batch_page_size=500,
+    )
 
 
 def _looks_like_sqlite(path: Path) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from digest.facts import normalize_doi, normalize_nct, normalize_pmcid
@@ -27,6 +28,7 @@ from digest.model import (
     RecordChange,
     RecordData,
     SourceState,
+    content_hash_of,
     utcnow,
 )
 
@@ -156,6 +158,30 @@ def _existing_rows(
     return found
 
 
+RECORD = Record.__table__  # type: ignore[attr-defined]
+_INSERT_BATCH = 1_000  # rows per INSERT statement (insertmanyvalues batches it further)
+
+
+def _new_row(
+    data: RecordData, fetched_by: str, payload_sha256: str, now: datetime
+) -> dict[str, Any]:
+    """The column values of a record stored for the first time."""
+    as_json = data.to_json_dict()
+    return {
+        "source": data.source,
+        "source_id": data.source_id,
+        "fetched_by": fetched_by,
+        "data": as_json,
+        "content_hash": content_hash_of(as_json),
+        "payload_sha256": payload_sha256,
+        "first_seen": now,
+        "last_seen": now,
+        "last_changed": now,
+        "deleted": False,
+        "study_id": None,
+    }
+
+
 def upsert_record(
     session: Session,
     data: RecordData,
@@ -257,7 +283,12 @@ def save_outcome(
             latest[key] = (data, sha)
     existing = _existing_rows(session, latest)
     touched: list[tuple[tuple[str, str], RecordData]] = []
+    fresh: list[dict[str, Any]] = []
     for key, (data, sha) in latest.items():
+        if key not in existing:  # new: one multi-row INSERT per batch, no ORM objects
+            fresh.append(_new_row(data, source_name, sha, now))
+            summary.new += 1
+            continue
         status = upsert_record(
             session,
             data,
@@ -277,6 +308,8 @@ def save_outcome(
             summary.unchanged += 1
     summary.unchanged += summary.fetched - len(latest)  # repeats within the run
     session.flush()
+    for start in range(0, len(fresh), _INSERT_BATCH):
+        session.execute(insert(RECORD), fresh[start : start + _INSERT_BATCH])
     summary.changed_record_ids = [existing[key].id or 0 for key, _ in touched if key in existing]
     for page in pages:
         source_of_deletions = page.parsed.records[0].source if page.parsed.records else kind

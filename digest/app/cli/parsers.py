@@ -140,6 +140,12 @@ def add_issue_parsers(sub: _Sub) -> None:
 
     site = _add(sub, "site", "issue:cmd_site", "render the static web archive")
     site.add_argument("--out", type=Path, help="folder (default: <digest.output_dir>/site)")
+    site.add_argument(
+        "--full",
+        action="store_true",
+        help="render every page again, not only those whose inputs changed since the last "
+        "build (after editing a template by hand, or to check: the result is the same)",
+    )
 
     send = _add(
         sub,
@@ -325,7 +331,10 @@ def add_desk_parsers(sub: _Sub) -> None:
         help="at most N 'changes the picture' labels a week (default 1)",
     )
     desk.add_argument("--session-hours", type=float, default=8.0, help="sign-in lasts this long")
-    desk.add_argument("--postal-address", help="the postal address line of the page footer")
+    desk.add_argument(
+        "--postal-address",
+        help="the postal address line of the page footer (default: email.postal_address)",
+    )
     bounces = _add(
         sub,
         "bounces",

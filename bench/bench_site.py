@@ -1,0 +1,234 @@
+"""Site build at scale: full build vs incremental build after one new week.
+
+    python -m bench.bench_site                       # 1k and 10k studies (~3 min)
+    python -m bench.bench_site --sizes 100000 --weeks 260   # the issue-16 size
+    python -m bench.bench_site --sizes 1000 --profile       # top cProfile entries too
+
+For each size N: an archive of N studies and W weekly digests (each study in the digest
+of the week it was first seen; conditions list their studies newest first), then
+
+- *before*: what `digest site` did before issue 16: build every file into one dict in
+  memory (`build_site`), then write it (every file read back and compared);
+- *full*: `write_site(site_pages(view), fresh folder, full=True)`: page by page;
+- *incremental*: one new week (WEEKLY new studies and their digest) added, written into
+  the full build's folder: only pages whose inputs changed are rendered;
+- *no-op*: the same view again: nothing rendered, nothing written.
+
+The studies are the genuine corpus views of tests/test_render.py (ClinicalTrials.gov
+registrations and PubMed articles from tests/fixtures/corpus), copied verbatim with a
+renumbered slug; nothing here is presented as a real study. The site renderer is pure (a
+SiteView in, files out), so this measures the renderer and the writer, not the database
+query that makes the view (`site_view`). Each phase runs in its own process so its peak
+RSS (ru_maxrss) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WEEKLY = 200
+FIRST_MONDAY = date(2021, 11, 29)  # 2021-W48: 260 weeks before 2026-W48
+
+
+def _week(index: int) -> tuple[str, date]:
+    monday = FIRST_MONDAY + timedelta(weeks=index)
+    year, number, _ = monday.isocalendar()
+    return f"{year}-W{number:02d}", monday
+
+
+def synthetic_site(size: int, weeks: int, extra_week: bool = False) -> Any:
+    """N renumbered copies of the genuine corpus studies across `weeks` digests (plus one
+    more week of WEEKLY new studies with extra_week)."""
+    from digest.views import ConditionSection, DigestView, SiteView
+    from tests.test_render import SETTINGS, conditions_of, corpus_digests, corpus_studies
+
+    genuine = list(corpus_studies().values())
+    health = corpus_digests()[0].health
+    total = size + (WEEKLY if extra_week else 0)
+    studies = []
+    for n in range(total):
+        week = n * weeks // size if n < size else weeks
+        _iso, monday = _week(week)
+        base = genuine[n % len(genuine)]
+        studies.append(
+            replace(
+                base,
+                slug=f"{base.slug}-n{n:06d}",
+                feed_key=f"{base.slug}-n{n:06d}",
+                first_seen=monday + timedelta(days=n % 7),
+            )
+        )
+    by_week: dict[int, list[Any]] = {}
+    for n, study in enumerate(studies):
+        by_week.setdefault(n * weeks // size if n < size else weeks, []).append(study)
+    digests = []
+    for week in sorted(by_week, reverse=True):
+        iso, monday = _week(week)
+        sections: dict[Any, list[Any]] = {}
+        for study in by_week[week]:
+            sections.setdefault(study.conditions[0], []).append(study)
+        digests.append(
+            DigestView(
+                week=iso,
+                title=SETTINGS.title,
+                period_start=monday,
+                period_end=monday + timedelta(days=6),
+                built_at=datetime.combine(monday + timedelta(days=7), clock(6), tzinfo=UTC),
+                sections=tuple(
+                    ConditionSection(tag.slug, tag.label, tuple(items))
+                    for tag, items in sorted(sections.items(), key=lambda kv: kv[0].label)
+                ),
+                health=health,
+            )
+        )
+    newest = sorted(studies, key=lambda s: (s.first_seen, s.slug), reverse=True)
+    return SiteView(
+        settings=SETTINGS,
+        built_at=digests[0].built_at,
+        digests=tuple(digests),
+        studies=tuple(sorted(studies, key=lambda s: s.slug)),
+        conditions=conditions_of(newest),
+    )
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(phase: str, size: int, weeks: int, folder: Path, profile: bool) -> dict[str, Any]:
+    from digest.publish.site_writer import write_site
+    from digest.render.site import build_site, site_pages
+
+    view = synthetic_site(size, weeks, extra_week=phase in ("incremental", "noop"))
+    figures: dict[str, Any] = {"view_rss_mb": _rss_mb()}
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    if phase == "before":
+        files = build_site(view)
+        report = write_site(files, folder)
+        figures["files_mb"] = sum(map(len, files.values())) / 1e6
+    else:
+        report = write_site(site_pages(view), folder, full=phase == "full")
+    if profiler:
+        profiler.disable()
+    figures["seconds"] = time.perf_counter() - started
+    figures["rendered"] = report.rendered
+    figures["skipped"] = report.skipped
+    figures["written"] = len(report.written)
+    figures["rss_mb"] = _rss_mb()
+    if profiler:
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        print(f"--- profile: {phase}, {size:,} studies ---", file=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("tottime").print_stats(15)
+    return figures
+
+
+def _run_child(phase: str, size: int, weeks: int, folder: Path, profile: bool) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.bench_site", "--child", phase, str(size), str(weeks)]
+    command += [str(folder), "1" if profile else "0"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{phase} {size} failed:\n{done.stderr[-3000:]}")
+    if profile:
+        print(done.stderr, flush=True)
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def run(sizes: Sequence[int], weeks: int, profile: bool) -> list[dict[str, Any]]:
+    rows = []
+    with tempfile.TemporaryDirectory(dir=ROOT / ".cache") as tmp:
+        for size in sizes:
+            row: dict[str, Any] = {"studies": size, "weeks": min(weeks, size)}
+            before, after = Path(tmp) / f"before-{size}", Path(tmp) / f"after-{size}"
+            w = row["weeks"]
+            row["before"] = _run_child("before", size, w, before, profile)
+            shutil.rmtree(before)
+            row["full"] = _run_child("full", size, w, after, profile)
+            row["incremental"] = _run_child("incremental", size, w, after, profile)
+            row["noop"] = _run_child("noop", size, w, after, profile)
+            shutil.rmtree(after)
+            rows.append(row)
+            _print_row(row)
+    _print_table(rows)
+    return rows
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    print(
+        f"{row['studies']:>7,} studies x {row['weeks']} weeks: "
+        + " | ".join(
+            f"{phase} {row[phase]['seconds']:6.1f} s, {row[phase]['rendered']:,} pages rendered, "
+            f"{row[phase]['written']:,} files written, {row[phase]['rss_mb']:.0f} MB"
+            for phase in ("before", "full", "incremental", "noop")
+        ),
+        flush=True,
+    )
+
+
+def _print_table(rows: Sequence[dict[str, Any]]) -> None:
+    print(
+        "\nstudies x weeks | before: build+write (peak RSS) | full (peak RSS) | "
+        f"incremental after one week of {WEEKLY} (pages rendered / written) | no-op | "
+        "incremental / full"
+    )
+    for r in rows:
+        b, f, i, n = r["before"], r["full"], r["incremental"], r["noop"]
+        print(
+            f"{r['studies']:>7,} x {r['weeks']:<3} | {b['seconds']:7.1f} s ({b['rss_mb']:5.0f} MB)"
+            f" | {f['seconds']:7.1f} s ({f['rss_mb']:5.0f} MB) | {i['seconds']:6.2f} s "
+            f"({i['rendered']:,} / {i['written']:,} of {f['written']:,} files) | "
+            f"{n['seconds']:5.2f} s | {i['seconds'] / f['seconds']:.3f}x"
+        )
+    print(
+        "\npeak RSS of the view alone (the SiteView the build reads): "
+        + ", ".join(f"{r['studies']:,}: {r['full']['view_rss_mb']:.0f} MB" for r in rows)
+    )
+    print("ratios against the smallest size (target: incremental < 5 s at 100k):")
+    first = rows[0]
+    for r in rows:
+        print(
+            f"  {r['studies']:>7,}: full {r['full']['seconds'] / first['full']['seconds']:6.1f}x, "
+            f"incremental {r['incremental']['seconds'] / first['incremental']['seconds']:6.1f}x "
+            f"(studies {r['studies'] / first['studies']:.0f}x)"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    if args_list[:1] == ["--child"]:
+        phase, size, weeks, folder, profile = args_list[1:6]
+        figures = child(phase, int(size), int(weeks), Path(folder), profile == "1")
+        print(json.dumps(figures))
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_site", description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000", help="studies, comma separated")
+    parser.add_argument("--weeks", type=int, default=260, help="weekly digests (default 260)")
+    parser.add_argument("--profile", action="store_true", help="print the top cProfile entries")
+    args = parser.parse_args(args_list)
+    (ROOT / ".cache").mkdir(exist_ok=True)
+    run([int(s) for s in args.sizes.split(",") if s], args.weeks, args.profile)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
