@@ -15,6 +15,7 @@ import pytest
 
 from digest.errors import ParseError
 from digest.model import ParseResult
+from digest.sources.pubmed import parse_efetch as parse_module
 from digest.sources.pubmed.parse import EfetchBatch, iter_efetch, parse_efetch
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "pubmed-efetch"
@@ -41,6 +42,51 @@ def test_batches_give_what_parse_efetch_gives(path: Path, batch_size: int) -> No
     assert all(batch.xml is None for batch in batches)  # only kept when asked
 
 
+@pytest.mark.parametrize("chunk_bytes", [3000, 50_000])
+@pytest.mark.parametrize("path", EFETCH_FILES, ids=lambda path: path.name)
+def test_small_chunks_give_what_parse_efetch_gives(
+    path: Path, chunk_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big files are parsed in chunks of about a MB: here of a few kB, so that every
+    recording is cut many times."""
+    monkeypatch.setattr(parse_module, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(parse_module, "_HEAD_BYTES", 2048)
+    assert joined(list(iter_efetch(path, batch_size=3))) == parse_efetch(path.read_bytes())
+
+
+HANDMADE_END_TAG_IN_A_COMMENT = b"""<?xml version="1.0"?>
+<!-- hand-made: a record end tag's bytes inside a comment, a CDATA section and a nested
+element, where a chunk must not be cut; and a root start tag's bytes in the prolog:
+<PubmedArticleSet> -->
+<PubmedArticleSet>
+<PubmedArticle><MedlineCitation><PMID>911</PMID><Article>
+<ArticleTitle>One</ArticleTitle></Article></MedlineCitation></PubmedArticle>
+<!-- </PubmedArticle> -->
+<PubmedArticle><MedlineCitation><PMID>912</PMID><Article>
+<ArticleTitle>Two <![CDATA[</PubmedArticle>]]> two</ArticleTitle></Article></MedlineCitation>
+</PubmedArticle>
+<Other><PubmedArticle><MedlineCitation><PMID>913</PMID></MedlineCitation></PubmedArticle></Other>
+<PubmedArticle><MedlineCitation><PMID>914</PMID><Article>
+<ArticleTitle>Four</ArticleTitle></Article></MedlineCitation></PubmedArticle>
+</PubmedArticleSet>
+"""
+
+
+@pytest.mark.parametrize("max_chunks", [1, 8])
+@pytest.mark.parametrize("chunk_bytes", [1, 200, 10**6])
+@pytest.mark.parametrize("head_bytes", [100, 300, 64 * 1024])
+def test_handmade_end_tags_where_no_chunk_may_be_cut(
+    chunk_bytes: int, head_bytes: int, max_chunks: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parse_module, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(parse_module, "_MAX_CHUNKS_WITHOUT_A_CUT", max_chunks)
+    monkeypatch.setattr(parse_module, "_HEAD_BYTES", head_bytes)
+    expected = parse_efetch(HANDMADE_END_TAG_IN_A_COMMENT, stream_above=10**9)
+    assert [r.pmid for r in expected.records] == ["911", "912", "914"]  # 913 is nested
+    batches = list(iter_efetch(io.BytesIO(HANDMADE_END_TAG_IN_A_COMMENT), batch_size=2))
+    assert joined(batches) == expected
+
+
 @pytest.mark.parametrize("path", EFETCH_FILES, ids=lambda path: path.name)
 def test_kept_xml_of_each_batch_parses_back_to_the_batch(path: Path) -> None:
     for batch in iter_efetch(path, batch_size=5, keep_xml=True):
@@ -60,9 +106,11 @@ def test_a_binary_stream_and_a_gzipped_file_read_like_the_path(tmp_path: Path) -
     assert joined(list(iter_efetch(stream_in_small_reads))) == expected
 
 
+@pytest.mark.parametrize("chunk_bytes", [3000, 10**6])
 def test_a_truncated_file_fails_where_it_breaks_and_earlier_batches_stay_whole(
-    tmp_path: Path,
+    tmp_path: Path, chunk_bytes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(parse_module, "_CHUNK_BYTES", chunk_bytes)
     payload = LARGEST.read_bytes()
     truncated = tmp_path / "truncated.xml"
     truncated.write_bytes(payload[: len(payload) // 2])  # cut from the genuine recording

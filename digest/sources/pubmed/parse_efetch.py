@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -48,8 +49,9 @@ def parse_efetch(
 
     Payloads up to `stream_above` bytes (an EFetch page of a few hundred articles is a
     few MB) are parsed in one go by libxml2's memory parser, the fastest path. Larger
-    ones (bulk files, imports) are streamed with iterparse, each article freed once read,
-    so memory stays flat. Both paths read articles with the same code.
+    ones are parsed a chunk of about 256 kB at a time, each chunk's tree freed once read, so
+    the tree never holds more than a chunk (`iter_efetch` reads files of any size without
+    holding the payload or the records either). All paths read articles with the same code.
     """
     _check_efetch_root(payload)
     result = ParseResult()
@@ -71,7 +73,8 @@ def _parse_in_memory(payload: bytes, source: str, result: ParseResult) -> None:
 
 
 def _parse_streaming(payload: bytes, source: str, result: ParseResult) -> None:
-    for element in _iter_top_level(BytesIO(payload)):
+    stream = BytesIO(payload)
+    for element in _iter_top_level_in_chunks(stream.read(_HEAD_BYTES), stream):
         _take_top_level(element, source, result)
 
 
@@ -88,6 +91,93 @@ def _iter_top_level(stream: Readable) -> Iterator[Element]:
 
 
 # ---------------------------------------------------------------- files of any size
+
+# Big inputs are cut into chunks of about this size, each ending after a record's end tag,
+# and each chunk is parsed as a document of its own: libxml2's one-shot parser builds and
+# frees a chunk's tree in about 60% of the CPU time iterparse takes for the same elements.
+_CHUNK_BYTES = 256 * 1024
+
+_ROOT_START = re.compile(rb"<PubmedArticleSet[\s>/]")
+
+_RECORD_END_TAGS = (b"</PubmedArticle>", b"</PubmedBookArticle>", b"</DeleteCitation>")
+
+_ROOT_END = b"</PubmedArticleSet>"
+
+_LONGEST_END_TAG = max(map(len, _RECORD_END_TAGS))
+
+# A chunk that grows this many times _CHUNK_BYTES without a record end in it is not cut.
+_MAX_CHUNKS_WITHOUT_A_CUT = 8
+
+
+def _iter_top_level_in_chunks(head: bytes, stream: Readable) -> Iterator[Element]:
+    """What `_iter_top_level` yields, from chunks parsed one by one (faster).
+
+    A chunk is the text between two record end tags, wrapped in the file's own prolog and
+    root start tag. An end tag's bytes can only be cut elsewhere (inside a comment, a CDATA
+    section or a nested element), and such a chunk does not parse on its own: from the
+    first chunk that does not, the rest of the file is read by iterparse, exactly.
+    """
+    opening = _opening_of(head)
+    if opening is None:
+        yield from _iter_top_level(_HeadThenRest(head, stream))
+        return
+    parser = etree.XMLParser(**SAFE_XML)
+    buffer = head[len(opening) :]
+    cut = _last_record_end(buffer, 0)
+    while True:
+        block = stream.read(_CHUNK_BYTES)
+        if block:
+            searched = max(0, len(buffer) - _LONGEST_END_TAG)
+            buffer += block
+            cut = max(cut, _last_record_end(buffer, searched))
+            if len(buffer) > _MAX_CHUNKS_WITHOUT_A_CUT * _CHUNK_BYTES and cut == 0:
+                break  # no record ends in many MB: not the usual shape, read exactly
+            if cut == 0 or len(buffer) < _CHUNK_BYTES:
+                continue
+            document = opening + buffer[:cut] + _ROOT_END
+        else:  # the last chunk, with the file's own end
+            cut, document = len(buffer), opening + buffer
+        try:
+            root = etree.fromstring(document, parser)
+        except etree.XMLSyntaxError:
+            break
+        buffer, cut = buffer[cut:], 0
+        for element in root:
+            if element.tag in _TOP_LEVEL_TAGS:
+                yield element
+        if not block:
+            return
+    # From here on iterparse reads the rest exactly (and raises where it breaks, if it does).
+    yield from _iter_top_level(_HeadThenRest(opening + buffer, stream))
+
+
+def _last_record_end(buffer: bytes, start: int) -> int:
+    """Where the last record end tag at or after `start` ends; 0 if there is none."""
+    # The commonest tag first: found near the end, it bounds the search for the others
+    # (bytes.rfind scans all of a region that does not hold its needle).
+    last = 0
+    for tag in _RECORD_END_TAGS:
+        found = buffer.rfind(tag, max(start, last))
+        if found >= 0:
+            last = found + len(tag)
+    return last
+
+
+def _opening_of(head: bytes) -> bytes | None:
+    """The prolog and root start tag, when they parse as the start of a PubmedArticleSet."""
+    match = _ROOT_START.search(head)
+    if match is None:
+        return None
+    end = head.find(b">", match.start())
+    if end < 0 or head[end - 1 : end] == b"/":
+        return None
+    opening = head[: end + 1]
+    try:
+        root = etree.fromstring(opening + _ROOT_END, etree.XMLParser(**SAFE_XML))
+    except etree.XMLSyntaxError:
+        return None
+    return opening if root.tag == ROOT_TAG and len(root) == 0 else None
+
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -159,12 +249,13 @@ def _iter_batches(
 ) -> Iterator[EfetchBatch]:
     try:
         head = stream.read(_HEAD_BYTES)
-        if len(head) < _HEAD_BYTES or peek_root_tag(head) != ROOT_TAG:
-            # A short body, or not an article set: the in-memory checks say what it is.
+        if len(head) < _HEAD_BYTES or _peeked_root(head) != ROOT_TAG:
+            # A short body, not an article set, or a long prolog: the checks on the whole
+            # body (or its first MB) say what it is.
             head += stream.read(_ERROR_BODY_BYTES)
             _check_efetch_root(head)
         batch, pieces, doctype = EfetchBatch(), list[bytes](), None
-        for element in _iter_top_level(_HeadThenRest(head, stream)):
+        for element in _iter_top_level_in_chunks(head, stream):
             if keep_xml:
                 if doctype is None:
                     doctype = element.getroottree().docinfo.doctype or ""
@@ -180,6 +271,13 @@ def _iter_batches(
         raise ParseError(f"truncated or malformed XML: {exc}") from exc
     except (OSError, EOFError) as exc:  # a gzip stream cut short or corrupt
         raise ParseError(f"cannot read the EFetch stream: {exc}") from exc
+
+
+def _peeked_root(head: bytes) -> str | None:
+    try:
+        return peek_root_tag(head)
+    except ParseError:  # maybe only cut short: the caller reads on
+        return None
 
 
 def _finished(batch: EfetchBatch, pieces: list[bytes], doctype: str | None) -> EfetchBatch:
