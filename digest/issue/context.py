@@ -171,6 +171,16 @@ def study_view(
     )
 
 
+def _links_by_study(links: list[StudyLink]) -> dict[int, list[StudyLink]]:
+    """Each study's links (either end), in the given order: read once, so building N
+    views does not scan every link N times."""
+    by_study: dict[int, list[StudyLink]] = {}
+    for link in links:
+        for end in {link.from_study_id, link.to_study_id}:
+            by_study.setdefault(end, []).append(link)
+    return by_study
+
+
 def _related(
     study_id: int, links: list[StudyLink], others: dict[int, Study]
 ) -> tuple[RelatedRef, ...]:
@@ -198,9 +208,14 @@ def study_views(session: Session, studies: list[Study], settings: Settings) -> d
         for paper in session.exec(select(Study).where(col(Study.pmid).in_(sorted(pmids)))):
             if paper.pmid:
                 papers[paper.pmid] = paper
+    by_study = _links_by_study(links)
     return {
         s.id or 0: study_view(
-            s, records.get(s.id or 0, []), _related(s.id or 0, links, others), settings, papers
+            s,
+            records.get(s.id or 0, []),
+            _related(s.id or 0, by_study.get(s.id or 0, []), others),
+            settings,
+            papers,
         )
         for s in studies
     }
