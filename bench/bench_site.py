@@ -7,8 +7,9 @@
 For each size N: an archive of N studies and W weekly digests (each study in the digest
 of the week it was first seen; conditions list their studies newest first), then
 
-- *before*: what `digest site` did before issue 16: build every file into one dict in
-  memory (`build_site`), then write it (every file read back and compared);
+- *before*: `digest site` as it was before issue 16 (the code of BEFORE_REV, extracted
+  with `git archive` into .cache/bench/): every file built into one dict in memory, then
+  written (each file read back, compared, and fsync'd);
 - *full*: `write_site(site_pages(view), fresh folder, full=True)`: page by page;
 - *incremental*: one new week (WEEKLY new studies and their digest) added, written into
   the full build's folder: only pages whose inputs changed are rendered;
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import resource
 import shutil
@@ -43,6 +45,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WEEKLY = 200
+BEFORE_REV = "983fe6a"  # main just before the incremental site build
 FIRST_MONDAY = date(2021, 11, 29)  # 2021-W48: 260 weeks before 2026-W48
 
 
@@ -130,8 +133,8 @@ def child(phase: str, size: int, weeks: int, folder: Path, profile: bool) -> dic
     if profiler:
         profiler.disable()
     figures["seconds"] = time.perf_counter() - started
-    figures["rendered"] = report.rendered
-    figures["skipped"] = report.skipped
+    figures["rendered"] = getattr(report, "rendered", len(report.written) + len(report.unchanged))
+    figures["skipped"] = getattr(report, "skipped", 0)
     figures["written"] = len(report.written)
     figures["rss_mb"] = _rss_mb()
     if profiler:
@@ -142,10 +145,25 @@ def child(phase: str, size: int, weeks: int, folder: Path, profile: bool) -> dic
     return figures
 
 
+def _before_tree() -> Path:
+    """The code before issue 16's site work, extracted once (read-only use of git)."""
+    tree = ROOT / ".cache" / "bench" / f"before-{BEFORE_REV}"
+    if not (tree / "digest").is_dir():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", BEFORE_REV, "digest", "tests"], cwd=ROOT, capture_output=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
+
+
 def _run_child(phase: str, size: int, weeks: int, folder: Path, profile: bool) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.bench_site", "--child", phase, str(size), str(weeks)]
+    # run as a script, so `digest` comes from PYTHONPATH: the old tree for "before"
+    command = [sys.executable, str(Path(__file__)), "--child", phase, str(size), str(weeks)]
     command += [str(folder), "1" if profile else "0"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    code = _before_tree() if phase == "before" else ROOT
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=code, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{phase} {size} failed:\n{done.stderr[-3000:]}")
     if profile:
