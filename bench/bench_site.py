@@ -10,7 +10,8 @@ of the week it was first seen; conditions list their studies newest first), then
 - *before*: `digest site` as it was before issue 16 (the code of BEFORE_REV, extracted
   with `git archive` into .cache/bench/): every file built into one dict in memory, then
   written (each file read back, compared, and fsync'd);
-- *full*: `write_site(site_pages(view), fresh folder, full=True)`: page by page;
+- *full*: what `digest site --full` does: `write_site(site_pages(view, fragments), fresh
+  folder, full=True)`: page by page;
 - *incremental*: one new week (WEEKLY new studies and their digest) added, written into
   the full build's folder: only pages whose inputs changed are rendered;
 - *no-op*: the same view again: nothing rendered, nothing written.
@@ -129,7 +130,10 @@ def child(phase: str, size: int, weeks: int, folder: Path, profile: bool) -> dic
         report = write_site(files, folder)
         figures["files_mb"] = sum(map(len, files.values())) / 1e6
     else:
-        report = write_site(site_pages(view), folder, full=phase == "full")
+        from digest.publish.site_fragments import fragment_store
+
+        with fragment_store(folder, fresh=phase == "full") as fragments:
+            report = write_site(site_pages(view, fragments), folder, full=phase == "full")
     if profiler:
         profiler.disable()
     figures["seconds"] = time.perf_counter() - started

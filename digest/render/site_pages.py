@@ -16,6 +16,7 @@ from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from importlib import resources
 from importlib.abc import Traversable
+from typing import Protocol
 
 import digest
 from digest.views import StudyView
@@ -65,6 +66,25 @@ class Lookups:
         if isinstance(slug, str):
             self.asked[slug] = answer
         return answer
+
+
+class Fragments(Protocol):
+    """Rendered pieces kept between builds (a study's entry in a long list), by the hash
+    of their inputs, with the lookups they made. The writer keeps them (publish layer)."""
+
+    def get(self, key: str) -> tuple[str, dict[str, bool]] | None: ...
+
+    def put(self, key: str, html: str, asked: dict[str, bool]) -> None: ...
+
+
+class NoFragments:
+    """Keeps nothing: every piece is rendered (a build into memory, or a test)."""
+
+    def get(self, key: str) -> tuple[str, dict[str, bool]] | None:
+        return None
+
+    def put(self, key: str, html: str, asked: dict[str, bool]) -> None:
+        return None
 
 
 def lookups_hold(asked: Mapping[str, bool], known: Container[str]) -> bool:
