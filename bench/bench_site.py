@@ -117,7 +117,7 @@ def _rss_mb() -> float:
 
 def child(phase: str, size: int, weeks: int, folder: Path, profile: bool) -> dict[str, Any]:
     from digest.publish.site_writer import write_site
-    from digest.render.site import build_site, site_pages
+    from digest.render import site
 
     view = synthetic_site(size, weeks, extra_week=phase in ("incremental", "noop"))
     figures: dict[str, Any] = {"view_rss_mb": _rss_mb()}
@@ -126,14 +126,15 @@ def child(phase: str, size: int, weeks: int, folder: Path, profile: bool) -> dic
     if profiler:
         profiler.enable()
     if phase == "before":
-        files = build_site(view)
+        files = site.build_site(view)
         report = write_site(files, folder)
         figures["files_mb"] = sum(map(len, files.values())) / 1e6
     else:
         from digest.publish.site_fragments import fragment_store
 
         with fragment_store(folder, fresh=phase == "full") as fragments:
-            report = write_site(site_pages(view, fragments), folder, full=phase == "full")
+            pages = site.site_pages(view, fragments)
+            report = write_site(pages, folder, full=phase == "full")
     if profiler:
         profiler.disable()
     figures["seconds"] = time.perf_counter() - started
@@ -196,12 +197,14 @@ def run(sizes: Sequence[int], weeks: int, profile: bool) -> list[dict[str, Any]]
 
 
 def _print_row(row: dict[str, Any]) -> None:
+    b = row["before"]
     print(
-        f"{row['studies']:>7,} studies x {row['weeks']} weeks: "
+        f"{row['studies']:>7,} studies x {row['weeks']} weeks: before {b['seconds']:6.1f} s, "
+        f"{b['written']:,} files built and written, {b['rss_mb']:.0f} MB | "
         + " | ".join(
             f"{phase} {row[phase]['seconds']:6.1f} s, {row[phase]['rendered']:,} pages rendered, "
             f"{row[phase]['written']:,} files written, {row[phase]['rss_mb']:.0f} MB"
-            for phase in ("before", "full", "incremental", "noop")
+            for phase in ("full", "incremental", "noop")
         ),
         flush=True,
     )
