@@ -3,6 +3,7 @@
     python -m bench.bench_site                       # 1k and 10k studies (~3 min)
     python -m bench.bench_site --sizes 100000 --weeks 260   # the issue-16 size
     python -m bench.bench_site --sizes 1000 --profile       # top cProfile entries too
+    python -m bench.bench_site --sizes "" --db sqlite --db-sizes 1000   # the database part
 
 For each size N: an archive of N studies and W weekly digests (each study in the digest
 of the week it was first seen; conditions list their studies newest first), then
@@ -19,9 +20,10 @@ of the week it was first seen; conditions list their studies newest first), then
 The studies are the genuine corpus views of tests/test_render.py (ClinicalTrials.gov
 registrations and PubMed articles from tests/fixtures/corpus), copied verbatim with a
 renumbered slug; nothing here is presented as a real study. The site renderer is pure (a
-SiteView in, files out), so this measures the renderer and the writer, not the database
-query that makes the view (`site_view`). Each phase runs in its own process so its peak
-RSS (ru_maxrss) is its own.
+SiteView in, files out), so this measures the renderer and the writer. `--db` adds
+`digest site` from SQLite and PostgreSQL (`db_child`): the time of the database query that
+makes the view (`site_view`), a full and a no-op build. Each phase runs in its own process
+so its peak RSS (ru_maxrss) is its own; stored record sets are cached in .cache/bench/.
 """
 
 from __future__ import annotations
@@ -109,6 +111,81 @@ def synthetic_site(size: int, weeks: int, extra_week: bool = False) -> Any:
         studies=tuple(sorted(studies, key=lambda s: s.slug)),
         conditions=conditions_of(newest),
     )
+
+
+def db_child(url: str, records: Path, folder: Path) -> dict[str, Any]:
+    """`digest site` from a database (`--db`): bench_scale's stored set (derived from the
+    genuine corpus records), saved and refreshed, every study then marked in scope
+    (bench-only, so each has a page; no digests are stored), then site_view alone, a full
+    `render_site` and a no-op one."""
+    from sqlalchemy import text
+
+    from bench.bench_scale import _load, _refresh, _save
+    from digest.app.weekly import render_site
+    from digest.config import load_settings
+    from digest.issue.assemble import site_view
+    from digest.store.db import make_engine, migrate
+
+    engine = make_engine(url)
+    migrate(engine)
+    _save(engine, _load(records, "stored"))
+    _refresh(engine, "after")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE study SET in_scope = true"))
+    settings = load_settings(ROOT / "sources.yaml", env={})
+    figures: dict[str, Any] = {}
+    started = time.perf_counter()
+    view = site_view(settings, engine)
+    figures["site_view_s"] = time.perf_counter() - started
+    figures["studies"] = len(view.studies)
+    del view
+    started = time.perf_counter()
+    figures["files"] = len(render_site(settings, engine, out_dir=folder, full=True))
+    figures["full_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    figures["noop_written"] = len(render_site(settings, engine, out_dir=folder))
+    figures["noop_s"] = time.perf_counter() - started
+    figures["rss_mb"] = _rss_mb()
+    engine.dispose()
+    return figures
+
+
+def run_db(sizes: Sequence[int], dbs: Sequence[str]) -> None:
+    from bench.bench_scale import _database, _write_records
+
+    print(
+        "\ndigest site from the database (site_view + render; every stored study in scope,"
+        " no digests)\nstudies  db       | site_view | full render_site | no-op render_site "
+        "(files written) | peak RSS"
+    )
+    cache = ROOT / ".cache" / "bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    for size in sizes:
+        records = cache / f"records-{size}.jsonl"
+        if not records.exists():
+            _write_records(cache, size)
+        for db in dbs:
+            with tempfile.TemporaryDirectory(dir=cache) as tmp:
+                url, drop = _database(db, Path(tmp), f"site-{size}")
+                try:
+                    command = [sys.executable, str(Path(__file__)), "--db-child", url]
+                    command += [str(records), str(Path(tmp) / "site")]
+                    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+                    done = subprocess.run(
+                        command, capture_output=True, text=True, cwd=ROOT, env=env, check=False
+                    )
+                    if done.returncode != 0:
+                        raise RuntimeError(f"db {db} {size} failed:\n{done.stderr[-3000:]}")
+                    f = json.loads(done.stdout.strip().splitlines()[-1])
+                finally:
+                    if drop:
+                        drop()
+            print(
+                f"{f['studies']:>7,} {db:<8} | {f['site_view_s']:7.1f} s | {f['full_s']:7.1f} s "
+                f"({f['files']:,} files) | {f['noop_s']:6.1f} s ({f['noop_written']}) | "
+                f"{f['rss_mb']:.0f} MB",
+                flush=True,
+            )
 
 
 def _rss_mb() -> float:
@@ -240,6 +317,10 @@ def _print_table(rows: Sequence[dict[str, Any]]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else list(argv)
+    if args_list[:1] == ["--db-child"]:
+        url, records, folder = args_list[1:4]
+        print(json.dumps(db_child(url, Path(records), Path(folder))))
+        return 0
     if args_list[:1] == ["--child"]:
         phase, size, weeks, folder, profile = args_list[1:6]
         figures = child(phase, int(size), int(weeks), Path(folder), profile == "1")
@@ -249,9 +330,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000", help="studies, comma separated")
     parser.add_argument("--weeks", type=int, default=260, help="weekly digests (default 260)")
     parser.add_argument("--profile", action="store_true", help="print the top cProfile entries")
+    parser.add_argument(
+        "--db",
+        choices=["none", "sqlite", "postgres", "both"],
+        default="both",
+        help="also time `digest site` from a database (default both)",
+    )
+    parser.add_argument("--db-sizes", default="1000,10000", help="stored studies for --db")
     args = parser.parse_args(args_list)
     (ROOT / ".cache").mkdir(exist_ok=True)
-    run([int(s) for s in args.sizes.split(",") if s], args.weeks, args.profile)
+    if args.sizes:
+        run([int(s) for s in args.sizes.split(",") if s], args.weeks, args.profile)
+    if args.db != "none":
+        dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+        run_db([int(s) for s in args.db_sizes.split(",") if s], dbs)
     return 0
 
 
