@@ -1,4 +1,6 @@
-"""The static web archive: `build_site(SiteView) -> {relative path: bytes}`.
+"""The static web archive: `site_pages(SiteView)` -> its pages one at a time, each a
+`PageSpec` (files, input fingerprint, a render function called only when needed), and
+`build_site(SiteView) -> {relative path: bytes}`, every file at once (tests, small sites).
 
 Pure: no clock, no database, no output files (publish.site_writer writes them). Links
 between pages are relative (`../../studies/x/`) so any static host, at any path, works;
