@@ -8,6 +8,7 @@ Views are the genuine corpus studies of test_render; the changes made to them he
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 from digest.app.weekly import render_site
 from digest.ingest.run import import_files
 from digest.issue.assemble import assemble_week
+from digest.publish.site_fragments import FRAGMENTS, fragment_store
 from digest.publish.site_writer import MANIFEST, WriteReport, write_site
 from digest.render import site as site_module
 from digest.render.site import build_site, site_pages
@@ -49,7 +51,7 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
     """Every file under folder but the manifest: bytes, inode, mtime (ns)."""
     found = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name != MANIFEST:
+        if path.is_file() and path.name not in (MANIFEST, FRAGMENTS):
             stat = path.stat()
             found[path.relative_to(folder).as_posix()] = (
                 path.read_bytes(),
@@ -64,7 +66,9 @@ def contents(folder: Path) -> dict[str, bytes]:
 
 
 def build_into(site: SiteView, folder: Path, *, full: bool = False) -> WriteReport:
-    return write_site(site_pages(site), folder, full=full)
+    """As `digest site` does: the folder's kept list entries, then the writer."""
+    with fragment_store(folder, fresh=full) as fragments:
+        return write_site(site_pages(site, fragments), folder, full=full)
 
 
 def assert_incremental_is_full(before: SiteView, after: SiteView, tmp_path: Path) -> WriteReport:
@@ -146,6 +150,23 @@ def test_a_missing_or_corrupt_manifest_means_a_full_build(tmp_path: Path) -> Non
         report = build_into(site, tmp_path)
         assert report.rendered == pages and report.written == []  # same bytes: untouched
         assert contents(tmp_path) == build_site(site)
+
+
+def test_list_entries_are_kept_between_builds_and_dropped_when_unused(tmp_path: Path) -> None:
+    """A condition page's entries come back from the fragment file; a corrupt file is
+    replaced and everything is rendered, to the same bytes."""
+    site = corpus_site()
+    build_into(site, tmp_path)
+    kept = sqlite3.connect(tmp_path / FRAGMENTS).execute("SELECT count(*) FROM fragment")
+    entries = sum(len(c.studies) for c in site.conditions)
+    assert kept.fetchone()[0] == entries
+    smaller = week46_site()
+    build_into(smaller, tmp_path)
+    kept = sqlite3.connect(tmp_path / FRAGMENTS).execute("SELECT count(*) FROM fragment")
+    assert kept.fetchone()[0] == sum(len(c.studies) for c in smaller.conditions) < entries
+    (tmp_path / FRAGMENTS).write_bytes(b"not a database")
+    build_into(site, tmp_path, full=False)
+    assert contents(tmp_path) == build_site(site)
 
 
 def test_a_deleted_file_is_put_back(tmp_path: Path) -> None:

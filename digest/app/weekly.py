@@ -21,6 +21,7 @@ from digest.desk.sent import delivered_issues
 from digest.desk.site_sent import as_sent_files, with_sent_issues
 from digest.issue.assemble import site_view, with_current_status
 from digest.model import utcnow
+from digest.publish.site_fragments import fragment_store
 from digest.publish.site_writer import pages_of_files, write_files, write_site
 from digest.render.email_html import render_digest_email_html
 from digest.render.markdown import render_digest_markdown
@@ -63,8 +64,9 @@ def render_site(
         sent = delivered_issues(session)
     # the issues as sent: their digest pages, the clinic's takes, /sent/<key>/, /latest/
     view = with_current_status(with_sent_issues(site_view(settings, engine), sent))
-    pages = itertools.chain(site_pages(view), pages_of_files(as_sent_files(sent)))
-    report = write_site(pages, folder, full=full)
+    with fragment_store(folder, fresh=full) as fragments:
+        pages = itertools.chain(site_pages(view, fragments), pages_of_files(as_sent_files(sent)))
+        report = write_site(pages, folder, full=full)
     log.info(
         "site: %d page(s) rendered, %d unchanged and not rendered; %d file(s) written, %d removed",
         report.rendered,

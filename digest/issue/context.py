@@ -192,6 +192,16 @@ def _notice_ref(row: StudyNotice, zone: ZoneInfo) -> NoticeRef:
     )
 
 
+def _links_by_study(links: list[StudyLink]) -> dict[int, list[StudyLink]]:
+    """Each study's links (either end), in the given order: read once, so building N
+    views does not scan every link N times."""
+    by_study: dict[int, list[StudyLink]] = {}
+    for link in links:
+        for end in {link.from_study_id, link.to_study_id}:
+            by_study.setdefault(end, []).append(link)
+    return by_study
+
+
 def _related(
     study_id: int, links: list[StudyLink], others: dict[int, Study]
 ) -> tuple[RelatedRef, ...]:
@@ -220,11 +230,12 @@ def study_views(session: Session, studies: list[Study], settings: Settings) -> d
             if paper.pmid:
                 papers[paper.pmid] = paper
     found = rq.notices_by_work(session, {w for s in studies for w in rq.works_of(s)})
+    by_study = _links_by_study(links)
     return {
         s.id or 0: study_view(
             s,
             records.get(s.id or 0, []),
-            _related(s.id or 0, links, others),
+            _related(s.id or 0, by_study.get(s.id or 0, []), others),
             settings,
             papers,
             [n for w in rq.works_of(s) for n in found.get(w, [])],

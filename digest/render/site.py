@@ -1,4 +1,6 @@
-"""The static web archive: `build_site(SiteView) -> {relative path: bytes}`.
+"""The static web archive: `site_pages(SiteView)` -> its pages one at a time, each a
+`PageSpec` (files, input fingerprint, a render function called only when needed), and
+`build_site(SiteView) -> {relative path: bytes}`, every file at once (tests, small sites).
 
 Pure: no clock, no database, no output files (publish.site_writer writes them). Links
 between pages are relative (`../../studies/x/`) so any static host, at any path, works;
@@ -15,6 +17,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
+
 from digest.classify.direction import DIRECTION_LABELS, DIRECTIONS
 from digest.config import Settings
 from digest.render import atom, citations
@@ -25,7 +29,16 @@ from digest.render.glossary import glossary_entries
 from digest.render.markdown import render_digest_markdown
 from digest.render.sanitize import one_line
 from digest.render.search_index import search_entry
-from digest.render.site_pages import Fingerprints, PageSpec, code_version, fixed_page
+from digest.render.site_pages import (
+    Fingerprints,
+    Fragments,
+    Lookups,
+    NoFragments,
+    PageSpec,
+    code_version,
+    fixed_page,
+    lookups_hold,
+)
 from digest.render.site_pieces import abstract_paragraphs, group_by_design
 from digest.render.site_studies import all_studies, check_names, resolve_aliases
 from digest.render.urls import Urls
@@ -52,9 +65,10 @@ _Make = Callable[[Container[str]], dict[str, bytes]]
 
 
 class _Builder:
-    def __init__(self, site: SiteView) -> None:
+    def __init__(self, site: SiteView, fragments: Fragments) -> None:
         check_names(site)
         self.site = site
+        self.fragments = fragments
         self.settings = site.settings
         self.studies = all_studies(site)
         self.redirects = resolve_aliases(site.slug_aliases, set(self.studies))
@@ -86,6 +100,25 @@ class _Builder:
             )
         )
         return html.encode("utf-8")
+
+    def items(self, page: _Page, known: Container[str]) -> Callable[[StudyView], Markup]:
+        """`study_item(s, u)` for a long list, each study's entry kept between builds: a
+        condition page lists every study, and only the week's new ones need rendering."""
+        macro = html_env().get_template("partials/items.html").module.study_item  # type: ignore[attr-defined]
+
+        def item(study: StudyView) -> Markup:
+            key = self.hashes.of_all(code_version(), self.settings, "item", page.root, study)
+            kept = self.fragments.get(key)
+            if kept is not None and lookups_hold(kept[1], self.known):
+                for slug in kept[1]:
+                    _ = slug in known  # the page asked them too: its manifest entry says so
+                return Markup(kept[0])
+            asked = Lookups(known)
+            html = str(macro(study, Urls(page.root, asked)))
+            self.fragments.put(key, html, asked.asked)
+            return Markup(html)
+
+        return item
 
     def page(self, path: str, template: str, nav: str = "", **context: Any) -> PageSpec:
         """An HTML page that shows exactly its template's context."""
@@ -199,6 +232,7 @@ class _Builder:
                 known,
                 "site/condition.html",
                 nav="conditions",
+                item=self.items(page, known),
                 c=condition,
                 groups=group_by_design(condition.studies, self.site.designs),
                 summary=summarise(condition),
@@ -297,10 +331,11 @@ def site_settings_from_config(settings: Settings) -> SiteSettings:
     )
 
 
-def site_pages(site: SiteView) -> Iterator[PageSpec]:
+def site_pages(site: SiteView, fragments: Fragments | None = None) -> Iterator[PageSpec]:
     """Every page of the static archive, one at a time, each rendered only when asked
-    (`PageSpec.render()`): the writer renders the pages whose inputs changed."""
-    return _Builder(site).pages()
+    (`PageSpec.render()`): the writer renders the pages whose inputs changed. `fragments`
+    keeps long lists' entries between builds (the writer's `fragment_store`)."""
+    return _Builder(site, fragments or NoFragments()).pages()
 
 
 def build_site(site: SiteView) -> dict[str, bytes]:

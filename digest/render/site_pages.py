@@ -16,6 +16,7 @@ from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from importlib import resources
 from importlib.abc import Traversable
+from typing import Protocol
 
 import digest
 from digest.views import StudyView
@@ -67,6 +68,25 @@ class Lookups:
         return answer
 
 
+class Fragments(Protocol):
+    """Rendered pieces kept between builds (a study's entry in a long list), by the hash
+    of their inputs, with the lookups they made. The writer keeps them (publish layer)."""
+
+    def get(self, key: str) -> tuple[str, dict[str, bool]] | None: ...
+
+    def put(self, key: str, html: str, asked: dict[str, bool]) -> None: ...
+
+
+class NoFragments:
+    """Keeps nothing: every piece is rendered (a build into memory, or a test)."""
+
+    def get(self, key: str) -> tuple[str, dict[str, bool]] | None:
+        return None
+
+    def put(self, key: str, html: str, asked: dict[str, bool]) -> None:
+        return None
+
+
 def lookups_hold(asked: Mapping[str, bool], known: Container[str]) -> bool:
     """True when every recorded answer is still the answer."""
     return all((slug in known) == answer for slug, answer in asked.items())
@@ -81,32 +101,35 @@ class Fingerprints:
 
     A view object met again (a study on its page, the study index and a condition page; a
     digest on home, the archive and its own page) is hashed once per build: views are
-    frozen, and a view holding other views hashes theirs, so each study is read once."""
+    frozen, and a view holding other views hashes theirs, so each study is read once.
+    Splitting a value into the views it holds only saves work: `repr` of the whole value
+    would hash the same facts."""
 
     def __init__(self) -> None:
         self._seen: dict[int, tuple[object, str]] = {}
 
     def of(self, value: object) -> str:
-        if not is_dataclass(value) or isinstance(value, type):
+        names = _view_fields(type(value))
+        if names is None:
             return _hex(self._part(value).encode("utf-8", "surrogatepass"))
         seen = self._seen.get(id(value))
         if seen is not None and seen[0] is value:
             return seen[1]
-        if _is_leaf(value):
+        if not names:  # a study: the most numerous view, hashed in one repr
             text = repr(value)
         else:
-            inner = ",".join(
-                f"{f.name}={self._part(getattr(value, f.name))}" for f in fields(value)
-            )
+            inner = ",".join(f"{n}={self._part(getattr(value, n))}" for n in names)
             text = f"{type(value).__name__}({inner})"
         hashed = _hex(text.encode("utf-8", "surrogatepass"))
         self._seen[id(value)] = (value, hashed)  # kept alive, so the id stays its own
         return hashed
 
     def _part(self, value: object) -> str:
-        if is_dataclass(value) and not isinstance(value, type):
+        kind = type(value)
+        if _view_fields(kind) is not None:
             return "#" + self.of(value)
-        if isinstance(value, tuple | list) and any(_holds_views(v) for v in value):
+        # views' tuples hold one kind of thing: look at the first to know
+        if isinstance(value, tuple | list) and value and _holds_views(value[0]):
             return "[" + ",".join(self._part(v) for v in value) + "]"
         return repr(value)
 
@@ -116,15 +139,26 @@ class Fingerprints:
 
 
 def _holds_views(value: object) -> bool:
-    return (is_dataclass(value) and not isinstance(value, type)) or (
-        isinstance(value, tuple | list) and any(_holds_views(v) for v in value)
-    )
+    kind = type(value)
+    if _view_fields(kind) is not None:
+        return True
+    return isinstance(value, tuple | list) and bool(value) and _holds_views(value[0])
 
 
-def _is_leaf(value: object) -> bool:
-    """A view with no view inside it whose repr is its hash input (a study: the most
-    numerous, hashed in one C-speed-ish repr rather than field by field)."""
-    return isinstance(value, StudyView)
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _view_fields(kind: type) -> tuple[str, ...] | None:
+    """None for a type that is not a view (a dataclass); () for a study, hashed whole;
+    else its field names, hashed one by one."""
+    if kind not in _FIELDS:
+        if not is_dataclass(kind):
+            _FIELDS[kind] = None
+        elif issubclass(kind, StudyView):
+            _FIELDS[kind] = ()
+        else:
+            _FIELDS[kind] = tuple(f.name for f in fields(kind))
+    return _FIELDS[kind]
 
 
 @functools.cache
