@@ -49,6 +49,7 @@ from digest.record_schema import record_problem
 from digest.studies import index_store
 from digest.studies.apply import RefreshSummary, Scope, apply_run
 from digest.studies.cluster import DedupeResult, cluster
+from digest.studies.features import Features, features_of
 from digest.studies.index_entries import MERGE_ROLES, IndexEntry, index_entry
 from digest.studies.index_store import Row, batches
 from digest.studies.joins import blocking_relevant, chosen_words, near_title_candidate
@@ -92,6 +93,7 @@ class _Chunk:
     decided: set[int]
     rows: dict[int, Record] = field(default_factory=dict)
     live: dict[int, RecordData] = field(default_factory=dict)
+    features: dict[int, Features] = field(default_factory=dict)  # of the live ones
     entries: dict[int, tuple[str, IndexEntry | None]] = field(default_factory=dict)
     info: dict[int, Row] = field(default_factory=dict)  # index rows, chunk ones as new
     keys: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
@@ -118,7 +120,8 @@ class _Chunk:
                 self.entries[rid] = (stored.content_hash, None)
                 continue
             record = RecordData.from_json_dict(stored.data)
-            entry = index_entry(record)
+            self.features[rid] = features_of(record)  # once: the index entry and cluster()
+            entry = index_entry(record, self.features[rid])
             self.live[rid], self.entries[rid] = record, (stored.content_hash, entry)
         delta: Counter[str] = Counter()
         for row_ in old.values():
@@ -327,7 +330,9 @@ class _Chunk:
             h2 = self.closure(self.link_neighbours(h1), visited)
             records, by_id = self._records(core | h1 | h2)
             self._ensure_counts(w for rid in records for w in self.info[rid].words)
-            result = cluster(records, self._decisions_within(records), self.word_counts)
+            result = cluster(
+                records, self._decisions_within(records), self.word_counts, self.features
+            )
             applied = sorted({result.cluster_of[rid] for rid in core | h1})
             pool = self._pool(core | h1)
             clash = self._slug_clashes(result, records, applied, pool)
