@@ -52,7 +52,12 @@ from digest.studies.cluster import DedupeResult, cluster
 from digest.studies.features import Features, features_of
 from digest.studies.index_entries import MERGE_ROLES, IndexEntry, index_entry
 from digest.studies.index_store import Row, batches
-from digest.studies.joins import blocking_relevant, chosen_words, near_title_candidate
+from digest.studies.joins import (
+    blocking_relevant,
+    chosen_may_change,
+    chosen_words,
+    near_title_candidate,
+)
 from digest.studies.saved_links import save_candidates, save_links, stored_decisions
 from digest.studies.slugs import unique_slugs
 
@@ -150,8 +155,24 @@ class _Chunk:
             if blocking_relevant(before.get(w, 0)) or blocking_relevant(c)
         ]
         holders = index_store.postings(self.session, moving)
-        candidates = {rid for w in moving for rid in holders.get(w, ())} - set(self.ids)
-        rows = index_store.rows_of(self.session, candidates - self.pending)
+        outside = set(self.ids) | self.pending
+        moved: dict[int, list[str]] = {}  # record outside the chunk -> its moving words
+        for moving_word in moving:
+            for rid in holders.get(moving_word, ()):
+                if rid not in outside:
+                    moved.setdefault(rid, []).append(moving_word)
+        # Only records whose blocking words can change are loaded and recomputed (a
+        # word's count moving inside the range touches up to _MAX_BLOCK records each,
+        # most of which keep their rarer words).
+        stored = index_store.chosen_of(self.session, moved)
+        self._ensure_counts(w for c in stored.values() for w in c)
+        old_counts = {w: before.get(w, 0) for w in changed}
+        affected = [
+            rid
+            for rid, words in moved.items()
+            if chosen_may_change(stored.get(rid, ()), words, self.word_counts, old_counts)
+        ]
+        rows = index_store.rows_of(self.session, affected)
         self._ensure_counts(w for row in rows.values() for w in row.words)
         old: dict[int, tuple[str, ...]] = {}
         for rid, row in rows.items():
