@@ -48,7 +48,7 @@ from digest.model import DuplicateCandidate, Record, RecordData, Study, StudyLin
 from digest.record_schema import record_problem
 from digest.studies import index_store
 from digest.studies.apply import RefreshSummary, Scope, apply_run
-from digest.studies.cluster import DedupeResult, cluster
+from digest.studies.cluster import cluster
 from digest.studies.features import Features, features_of
 from digest.studies.index_entries import MERGE_ROLES, IndexEntry, index_entry
 from digest.studies.index_store import Row, batches
@@ -356,7 +356,8 @@ class _Chunk:
             )
             applied = sorted({result.cluster_of[rid] for rid in core | h1})
             pool = self._pool(core | h1)
-            clash = self._slug_clashes(result, records, applied, pool)
+            slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
+            clash = self._slug_clashes(slugs, applied, pool)
             if not clash:
                 break
             seeds |= clash
@@ -365,7 +366,7 @@ class _Chunk:
             for index, keys in enumerate(result.clusters)
             if (sid := by_id[keys[0]].study_id) is not None
         }
-        scope = Scope(applied, pool, kept_study=kept, full=False, classify=classify)
+        scope = Scope(applied, pool, kept_study=kept, full=False, classify=classify, slugs=slugs)
         chosen = apply_run(self.session, result, by_id, records, scope, topics, rules, now, summary)
         study_of = dict(kept)
         study_of.update((i, s.id) for i, s in chosen.items() if s.id is not None)
@@ -400,14 +401,9 @@ class _Chunk:
         return pool
 
     def _slug_clashes(
-        self,
-        result: DedupeResult[int],
-        records: dict[int, RecordData],
-        applied: list[int],
-        pool: dict[int, Study],
+        self, slugs: list[str], applied: list[int], pool: dict[int, Study]
     ) -> set[int]:
         """Members of studies outside the run whose slug a new slug would take."""
-        slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
         wanted = {slugs[i] for i in applied}
         wanted |= {f"{s}-{n}" for s in list(wanted) for n in (2, 3, 4)}
         clashing: set[int] = set()
