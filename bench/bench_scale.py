@@ -2,7 +2,8 @@
 
     python -m bench.bench_scale            # 1k and 10k stored, SQLite + PostgreSQL (~8 min)
     python -m bench.bench_scale --sizes 1000,10000,50000,100000   # the issue-16 table (~40 min)
-    python -m bench.bench_scale --db sqlite --sizes 1000 --modes after
+    python -m bench.bench_scale --db sqlite --sizes 1000 --modes after --json s.json
+    python -m bench.bench_scale --table s.json p.json   # one table from separate runs
 
 For each database and stored size N: a *base import* (save N records, then refresh), a
 *weekly increment* (save ~200 records: half copies of stored works in Europe PMC, feed
@@ -184,8 +185,13 @@ def _database(db: str, folder: Path, name: str) -> tuple[str, Any]:
 
 
 def run(
-    sizes: Sequence[int], dbs: Sequence[str], modes: Sequence[str] = ("before", "after")
+    sizes: Sequence[int],
+    dbs: Sequence[str],
+    modes: Sequence[str] = ("before", "after"),
+    json_path: Path | None = None,
 ) -> list[dict[str, Any]]:
+    """Every (size, database, mode) in turn; with `json_path`, the rows so far (with their
+    ratios) are rewritten there after each one, so a long run interrupted keeps them."""
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -203,6 +209,8 @@ def run(
                             drop()
                     rows.append(figures)
                     _print_row(figures)
+                    if json_path is not None:
+                        _write_json(json_path, rows)
     _print_table(rows)
     return rows
 
@@ -306,7 +314,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--modes", default="before,after", help="before, after or both")
     parser.add_argument("--json", type=Path, help="also write every row (with ratios) here")
+    parser.add_argument(
+        "--table", type=Path, nargs="+", help="print the tables of earlier --json runs and stop"
+    )
     args = parser.parse_args(args_list)
+    if args.table:
+        rows = [r for p in args.table for r in json.loads(p.read_text("utf-8"))["rows"]]
+        _print_table([{k: v for k, v in r.items() if not k.endswith("_x")} for r in rows])
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
     load_at_start = os.getloadavg()
     print(
@@ -315,11 +330,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    rows = run(sizes, dbs, [m for m in args.modes.split(",") if m in ("before", "after")])
-    if args.json:
-        document = {"load_average_at_start": load_at_start, "rows": with_ratios(rows)}
-        args.json.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    modes = [m for m in args.modes.split(",") if m in ("before", "after")]
+    run(sizes, dbs, modes, args.json)
     return 0
+
+
+def _write_json(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    document = {"cores": os.cpu_count(), "rows": with_ratios(rows)}
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

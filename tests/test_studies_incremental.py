@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ from digest.sources import describe_change
 from digest.store.db import make_engine, migrate
 from digest.store.records import ParsedPage, save_outcome
 from digest.studies.cluster import cluster
+from digest.studies.joins import blocking_relevant, chosen_may_change, chosen_words
 from digest.studies.refresh import forget_classifications, rebuild_studies, refresh_studies
 from tests.conftest import _reset_pg, make_settings
 
@@ -291,3 +293,27 @@ def test_a_noop_refresh_reclusters_nothing_and_forgetting_rebuilds(tmp_path: Pat
         session.commit()
     assert rebuilt.reclustered_records == 60 and rebuilt.reclassified == first.studies
     engine.dispose()
+
+
+def test_chosen_may_change_never_misses_a_change() -> None:
+    """The refresh recomputes only the blocking words `chosen_may_change` says can move:
+    whenever it says they cannot, recomputing gives the old ones (random counts)."""
+    rng = random.Random("chosen-may-change")
+    vocabulary = [f"w{n}" for n in range(12)]
+    skipped = 0
+    for _ in range(20_000):
+        words = rng.sample(vocabulary, rng.randint(1, 8))
+        before = {w: rng.choice([0, 1, 2, 3, 5, 8, 30, 63, 64, 65, 90]) for w in vocabulary}
+        after = dict(before)
+        moved = [w for w in words if rng.random() < 0.3]
+        for word in moved:
+            after[word] = max(0, before[word] + rng.choice([-2, -1, 1, 2, 40]))
+        old = chosen_words(words, before)
+        changed = {w: before[w] for w in moved if after[w] != before[w]}
+        relevant = [
+            w for w in changed if blocking_relevant(before[w]) or blocking_relevant(after[w])
+        ]
+        if not chosen_may_change(old, relevant, after, changed):
+            skipped += 1
+            assert chosen_words(words, after) == old, (words, before, after)
+    assert skipped > 1_000  # the check does spare most records

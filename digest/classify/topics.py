@@ -131,6 +131,9 @@ class _CompiledTopic:
     excludes: re.Pattern[str] | None
     mesh: frozenset[str]
     umbrella: bool
+    # Every match of `terms` starts with one of these, lowercased (the literal text of a
+    # term up to its first space); None when a term is not ASCII (no safe pre-check).
+    starts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,13 @@ def _is_umbrella(topic: Topic, group: Sequence[Topic]) -> bool:
     return False
 
 
+def _starts(phrases: Iterable[str]) -> tuple[str, ...] | None:
+    parts = [p.strip() for p in phrases if p.strip()]
+    if not all(p.isascii() for p in parts):
+        return None
+    return tuple(sorted({p.split(" ", 1)[0].lower() for p in parts}))
+
+
 def _compile_group(group: Sequence[Topic]) -> tuple[_CompiledTopic, ...]:
     return tuple(
         _CompiledTopic(
@@ -176,6 +186,7 @@ def _compile_group(group: Sequence[Topic]) -> tuple[_CompiledTopic, ...]:
             excludes=_alternation(topic.exclude_terms),
             mesh=frozenset(mesh_key(m) for m in topic.mesh),
             umbrella=_is_umbrella(topic, group),
+            starts=_starts(topic.terms),
         )
         for topic in group
     )
@@ -206,8 +217,18 @@ def _spans(segment: Segment, topics: Sequence[_CompiledTopic]) -> list[tuple[int
     """(start, end, slug) of every term match, with shadowed generic matches removed."""
     found: list[tuple[int, int, str]] = []
     by_slug: dict[str, list[tuple[int, int]]] = {}
+    # ASCII text against ASCII terms: a case-insensitive match contains the term's first
+    # word in lowercase, so a topic none of whose first words occurs cannot match (most
+    # topics, in most sentences; the regex scan was most of the classification time)
+    lowered = segment.text.lower() if segment.text.isascii() else None
     for topic in topics:
         if topic.terms is None:
+            continue
+        if (
+            lowered is not None
+            and topic.starts is not None
+            and not any(start in lowered for start in topic.starts)
+        ):
             continue
         text = _blank(segment.text, topic.excludes)
         spans = [(m.start(), m.end()) for m in topic.terms.finditer(text)]

@@ -61,6 +61,7 @@ class Scope:
     kept_study: dict[int, int] = field(default_factory=dict)  # cluster index -> study id
     full: bool = True
     classify: Callable[[list[RecordData], TopicModel], Classification] = classify_merged
+    slugs: list[str] | None = None  # unique_slugs of the run's clusters, if computed already
 
 
 def members_fingerprint(rows: Sequence[Record], rules: str) -> str:
@@ -85,7 +86,9 @@ def apply_run(
     claimed, chosen = _claim_studies(session, result, by_id, scope, now, summary)
     merged_into = _merged_away(result, by_id, scope, claimed, chosen)
     slug_before = {sid: study.slug for sid, study in studies.items()}
-    all_slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
+    all_slugs = scope.slugs
+    if all_slugs is None:
+        all_slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
     new_slugs = {index: all_slugs[index] for index in scope.clusters}
     _park_slugs(session, chosen, new_slugs, studies, merged_into)
     for index in scope.clusters:

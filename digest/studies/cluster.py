@@ -78,6 +78,7 @@ def cluster(
     records: Mapping[K, RecordData] | Iterable[tuple[K, RecordData]],
     decisions: Mapping[frozenset[K], str] | None = None,
     word_counts: Mapping[str, int] | None = None,
+    features: Mapping[K, Features] | None = None,
 ) -> DedupeResult[K]:
     """Partition records into works, link the works, and list near-misses for review.
 
@@ -90,22 +91,26 @@ def cluster(
     frequencies near-title blocking would count over `records`: a caller clustering a
     closed part of a larger archive (`digest.studies.incremental`) passes the archive's,
     so the part is clustered exactly as in a run over the whole archive.
+
+    `features` holds `features_of(record)` already computed for some keys (the refresh
+    computes them for its index entries): they are not computed again.
     """
     items = list(records.items()) if isinstance(records, Mapping) else list(records)
     items = _canonical_order(items)
     keys = [k for k, _ in items]
     if len(set(keys)) != len(keys):
         raise ValueError("cluster(): every record needs its own key")
-    features = [features_of(r) for _, r in items]
-    id_index = _build_index(features)
-    groups = shared_id_groups(features, id_index)
+    known = features or {}
+    computed = [known[k] if k in known else features_of(r) for k, r in items]
+    id_index = _build_index(computed)
+    groups = shared_id_groups(computed, id_index)
     distrusted = {identifier for identifier, subgroups in groups.items() if len(subgroups) > 1}
     run: Run[K] = Run(
         keys=keys,
         records=[r for _, r in items],
-        features=features,
+        features=computed,
         id_index=id_index,
-        partition=Partition(features, distrusted),
+        partition=Partition(computed, distrusted),
         decisions=decision_pairs(decisions, {k: i for i, k in enumerate(keys)}),
         word_counts=word_counts,
     )

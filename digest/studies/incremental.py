@@ -48,10 +48,16 @@ from digest.model import DuplicateCandidate, Record, RecordData, Study, StudyLin
 from digest.record_schema import record_problem
 from digest.studies import index_store
 from digest.studies.apply import RefreshSummary, Scope, apply_run
-from digest.studies.cluster import DedupeResult, cluster
+from digest.studies.cluster import cluster
+from digest.studies.features import Features, features_of
 from digest.studies.index_entries import MERGE_ROLES, IndexEntry, index_entry
 from digest.studies.index_store import Row, batches
-from digest.studies.joins import blocking_relevant, chosen_words, near_title_candidate
+from digest.studies.joins import (
+    blocking_relevant,
+    chosen_may_change,
+    chosen_words,
+    near_title_candidate,
+)
 from digest.studies.saved_links import save_candidates, save_links, stored_decisions
 from digest.studies.slugs import unique_slugs
 
@@ -92,6 +98,7 @@ class _Chunk:
     decided: set[int]
     rows: dict[int, Record] = field(default_factory=dict)
     live: dict[int, RecordData] = field(default_factory=dict)
+    features: dict[int, Features] = field(default_factory=dict)  # of the live ones
     entries: dict[int, tuple[str, IndexEntry | None]] = field(default_factory=dict)
     info: dict[int, Row] = field(default_factory=dict)  # index rows, chunk ones as new
     keys: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
@@ -118,7 +125,8 @@ class _Chunk:
                 self.entries[rid] = (stored.content_hash, None)
                 continue
             record = RecordData.from_json_dict(stored.data)
-            entry = index_entry(record)
+            self.features[rid] = features_of(record)  # once: the index entry and cluster()
+            entry = index_entry(record, self.features[rid])
             self.live[rid], self.entries[rid] = record, (stored.content_hash, entry)
         delta: Counter[str] = Counter()
         for row_ in old.values():
@@ -147,8 +155,24 @@ class _Chunk:
             if blocking_relevant(before.get(w, 0)) or blocking_relevant(c)
         ]
         holders = index_store.postings(self.session, moving)
-        candidates = {rid for w in moving for rid in holders.get(w, ())} - set(self.ids)
-        rows = index_store.rows_of(self.session, candidates - self.pending)
+        outside = set(self.ids) | self.pending
+        moved: dict[int, list[str]] = {}  # record outside the chunk -> its moving words
+        for moving_word in moving:
+            for rid in holders.get(moving_word, ()):
+                if rid not in outside:
+                    moved.setdefault(rid, []).append(moving_word)
+        # Only records whose blocking words can change are loaded and recomputed (a
+        # word's count moving inside the range touches up to _MAX_BLOCK records each,
+        # most of which keep their rarer words).
+        stored = index_store.chosen_of(self.session, moved)
+        self._ensure_counts(w for c in stored.values() for w in c)
+        old_counts = {w: before.get(w, 0) for w in changed}
+        affected = [
+            rid
+            for rid, words in moved.items()
+            if chosen_may_change(stored.get(rid, ()), words, self.word_counts, old_counts)
+        ]
+        rows = index_store.rows_of(self.session, affected)
         self._ensure_counts(w for row in rows.values() for w in row.words)
         old: dict[int, tuple[str, ...]] = {}
         for rid, row in rows.items():
@@ -327,10 +351,13 @@ class _Chunk:
             h2 = self.closure(self.link_neighbours(h1), visited)
             records, by_id = self._records(core | h1 | h2)
             self._ensure_counts(w for rid in records for w in self.info[rid].words)
-            result = cluster(records, self._decisions_within(records), self.word_counts)
+            result = cluster(
+                records, self._decisions_within(records), self.word_counts, self.features
+            )
             applied = sorted({result.cluster_of[rid] for rid in core | h1})
             pool = self._pool(core | h1)
-            clash = self._slug_clashes(result, records, applied, pool)
+            slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
+            clash = self._slug_clashes(slugs, applied, pool)
             if not clash:
                 break
             seeds |= clash
@@ -339,7 +366,7 @@ class _Chunk:
             for index, keys in enumerate(result.clusters)
             if (sid := by_id[keys[0]].study_id) is not None
         }
-        scope = Scope(applied, pool, kept_study=kept, full=False, classify=classify)
+        scope = Scope(applied, pool, kept_study=kept, full=False, classify=classify, slugs=slugs)
         chosen = apply_run(self.session, result, by_id, records, scope, topics, rules, now, summary)
         study_of = dict(kept)
         study_of.update((i, s.id) for i, s in chosen.items() if s.id is not None)
@@ -374,14 +401,9 @@ class _Chunk:
         return pool
 
     def _slug_clashes(
-        self,
-        result: DedupeResult[int],
-        records: dict[int, RecordData],
-        applied: list[int],
-        pool: dict[int, Study],
+        self, slugs: list[str], applied: list[int], pool: dict[int, Study]
     ) -> set[int]:
         """Members of studies outside the run whose slug a new slug would take."""
-        slugs = unique_slugs([[records[k] for k in keys] for keys in result.clusters])
         wanted = {slugs[i] for i in applied}
         wanted |= {f"{s}-{n}" for s in list(wanted) for n in (2, 3, 4)}
         clashing: set[int] = set()

@@ -137,6 +137,15 @@ def rows_of(session: Session, ids: Collection[int]) -> dict[int, Row]:
     return found
 
 
+def chosen_of(session: Session, ids: Collection[int]) -> dict[int, tuple[str, ...]]:
+    """Current blocking words of indexed records (the `chosen` column alone)."""
+    found: dict[int, tuple[str, ...]] = {}
+    for batch in batches(sorted(ids)):
+        query = select(INDEX.c.record_id, INDEX.c.chosen).where(INDEX.c.record_id.in_(batch))
+        found.update((rid, tuple(chosen.split())) for rid, chosen in session.execute(query))
+    return found
+
+
 def keys_of(session: Session, ids: Collection[int]) -> dict[int, set[tuple[str, str]]]:
     found: dict[int, set[tuple[str, str]]] = {}
     for batch in batches(sorted(ids)):

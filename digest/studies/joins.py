@@ -4,7 +4,7 @@ human decisions, shared identifiers, explicit versions, equal titles, near-equal
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import combinations
 
 from rapidfuzz import fuzz
@@ -241,6 +241,44 @@ def blocking_relevant(count: int) -> bool:
     """Whether a word with this frequency can be a blocking key (a change of its count
     across or inside this range can change which words records block on)."""
     return 2 <= count <= _MAX_BLOCK
+
+
+def chosen_may_change(
+    chosen: Sequence[str],
+    moved: Iterable[str],
+    frequency: Mapping[str, int],
+    before: Mapping[str, int],
+) -> bool:
+    """Whether a record's `chosen_words` can differ from `chosen` (what they were under
+    the old counts) when only the counts of `moved` changed: its words whose count moved
+    in or across the blocking range. `frequency` holds the new counts, `before` the old
+    count of every word whose count changed. False only when they cannot change:
+
+    - every chosen word is still a blocking key, and the new counts keep their order;
+    - the last chosen word ranks no later than it did (the words not chosen whose count
+      did not move kept their ranks, all after it; with fewer than _BLOCK_TOKENS chosen,
+      those are no blocking keys at all);
+    - every moved word not chosen is no blocking key now, or ranks after the last chosen.
+    """
+
+    def key(word: str) -> tuple[int, str]:
+        return frequency.get(word, 0), word
+
+    if not all(blocking_relevant(frequency.get(word, 0)) for word in chosen):
+        return True
+    if sorted(chosen, key=key) != list(chosen):
+        return True
+    full = len(chosen) >= _BLOCK_TOKENS
+    if full:
+        last = chosen[-1]
+        if key(last) > (before.get(last, frequency.get(last, 0)), last):
+            return True
+    for word in moved:
+        if word in chosen or not blocking_relevant(frequency.get(word, 0)):
+            continue
+        if not full or key(word) < key(chosen[-1]):
+            return True
+    return False
 
 
 def _blocking_words(
