@@ -63,7 +63,12 @@ def test_recheck_exits_1_naming_a_source_that_could_not_be_asked(
 
 def test_a_missed_recheck_runs_once_at_start() -> None:
     settings = make_settings("sqlite:///unused.db", "  []")
-    due = [r for r in catch_up_reasons(settings, {}, {"2026-W49"}, NOW) if r[0] == "recheck"]
-    assert due and "never run" in due[0][1]
-    done = catch_up_reasons(settings, {}, {"2026-W49"}, NOW, last_recheck=NOW - timedelta(hours=1))
-    assert [r for r in done if r[0] == "recheck"] == []
+
+    def planned(last: datetime | None) -> list[tuple[str, str]]:
+        reasons = catch_up_reasons(settings, {}, {"2026-W49"}, NOW, last_recheck=last)
+        return [r for r in reasons if r[0] == "recheck"]
+
+    assert planned(None) == []  # never run: the first one waits for its time
+    assert planned(NOW - timedelta(hours=1)) == []  # 04:30 today's ran
+    (due,) = planned(NOW - timedelta(days=2))  # this morning's was missed
+    assert "2026-12-08 04:30" in due[1] and "was missed" in due[1]

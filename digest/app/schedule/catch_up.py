@@ -50,7 +50,9 @@ def catch_up_reasons(
         return [(WEEKLY_JOB_ID, f"{week} has no digest; its run was due {missed:%Y-%m-%d %H:%M}")]
     out = []
     for spec in job_specs(settings):
-        recheck = spec.id == RECHECK_JOB_ID
+        # the re-check is caught up only once it has run at all (the first one waits for
+        # its time: the watch list of a new install is empty anyway)
+        recheck = spec.id == RECHECK_JOB_ID and last_recheck is not None
         if (spec.source is None and not recheck) or not spec.enabled:
             continue
         missed = previous_fire_time(trigger_of(spec, settings), local_now, fetch_grace)
