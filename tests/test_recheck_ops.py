@@ -50,7 +50,7 @@ def test_recheck_exits_1_naming_a_source_that_could_not_be_asked(
     config = write_config(tmp_path, "  []")
     config.write_text(
         config.read_text()
-        + f"recheck: {{crossref_base_url: {server.url}, pubmed: false}}\n"
+        + f"recheck: {{crossref_base_url: {server.url}, pubmed: false, europepmc: false}}\n"
         + f"digest: {{output_dir: {tmp_path / 'out'}}}\n"
     )
     assert run("--config", str(config), "init")[0] == 0
