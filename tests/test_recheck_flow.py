@@ -160,6 +160,9 @@ def test_sent_in_week_n_retracted_in_week_n_plus_1(
     page = (tmp_path / "out" / "site" / "studies" / "pmid-99999921" / "index.html").read_text()
     assert "This study has been retracted." in page
     assert "Retraction notice, dated 2026-11-16" in page
+    # the condition's Atom feed: the entry marked retracted and updated when it was seen
+    feed = (tmp_path / "out" / "site" / "conditions" / "low-back-pain" / "feed.xml").read_text()
+    assert "[Retracted]" in feed and "2026-11-18T04:30:00Z" in feed
     # and on the archived W46 digest page, where the study was listed
     issue_page = (tmp_path / "out" / "site" / "digests" / "2026-W46" / "index.html").read_text()
     assert "flag-retracted" in issue_page
