@@ -190,7 +190,14 @@ def notices_of(record: RecordData) -> list[NoticeData]:
             for r in record.relations
             if r.kind in _RELATION_TYPES
         ]
-    return merge_notices(raw)
+    notices = merge_notices(raw)
+    typed = {t.strip().lower() for t in record.publication_types}
+    if "retracted publication" in typed and not any(n.kind == "retraction" for n in notices):
+        # PubMed / Europe PMC type it retracted without linking the notice: still a notice
+        notices.append(
+            NoticeData("retraction", asserted_by=record.source, label="Retracted Publication")
+        )
+    return notices
 
 
 def merge_notices(notices: Iterable[NoticeData]) -> list[NoticeData]:
