@@ -215,6 +215,32 @@ def test_sent_in_week_n_retracted_in_week_n_plus_1(
     assert "pmid-99999921" in out.getvalue() and "(email)" in out.getvalue()
 
 
+def test_no_correction_email_once_an_issue_listed_the_correction(
+    db_engine: Engine,
+    database_url: str,
+    replay: Any,
+    tmp_path: Path,
+    smtp_server: tuple[Recorder, int],  # noqa: F811
+) -> None:
+    recorder, port = smtp_server
+    server = replay(
+        [work_route(1, "handmade_crossref_work_retracted.json"), NO_NOTICES], root=HANDMADE
+    )
+    quiet = settings_for(database_url, server, tmp_path, email_="off")
+    study = handmade_study(1, "HAND-MADE TEST RECORD: electroacupuncture for chronic low back pain")
+    send_week_46(quiet, db_engine, port, study)
+    assert run_recheck(quiet, db_engine, now=RECHECK, http=client(quiet)).emails == 0
+    fetched(db_engine, RECHECK)
+    build_week(quiet, db_engine, "2026-W47", out_dir=None, now=W47_SENT)
+    sent = send_week(quiet, db_engine, "2026-W47", env=env(port), now=W47_SENT)
+    assert sent.sent  # W47 went out, its corrections listing the retraction
+    loud = settings_for(database_url, server, tmp_path, email_="serious")
+    assert send_corrections(loud, db_engine, env=env(port), now=W47_SENT) == 0
+    assert len(recorder.messages) == 3  # W46 to one reader, W47 to both; no correction
+    (clock,) = correction_clock(db_engine)
+    assert clock.told_how == "issue 2026-W47" and clock.told == W47_SENT
+
+
 @pytest.mark.parametrize(
     ("n", "name", "kind", "words"),
     [
