@@ -17,7 +17,9 @@ client, parsing, storing, state). "At the polite rate" is what the rate limiter 
 against the real hosts: Crossref at `http.rate_limits["api.crossref.org"]` (5 req/s, the
 `x-rate-limit-limit` its answers carry), E-utilities at NCBI's 3 req/s without a key or
 10 with one (each with the client's 10 % margin); the limiter waits per host, so the two
-hosts' waits add up when the run asks them one after the other, as it does. A small run
+hosts' waits add up when the run asks them one after the other, as it does. Europe PMC
+(asked by PMID with each full fetch, 100 a request) at `www.ebi.ac.uk`'s 5 req/s; it gets
+the genuine no-results answer. A small run
 with the limiter on (`--throttled` studies) checks the figure against the clock.
 """
 
@@ -52,6 +54,7 @@ NOW = datetime(2026, 12, 7, 4, 30, tzinfo=UTC)
 EMPTY_LIST = '{"status": "ok", "message-type": "work-list", "message": {"items": []}}'
 CROSSREF_RATE = 5.0
 NCBI_RATE = 3.0 * 0.9
+EPMC_RATE = 5.0  # http.rate_limits["www.ebi.ac.uk"]
 
 
 def _routes(dois: list[str]) -> list[dict[str, Any]]:
@@ -74,6 +77,13 @@ def _routes(dois: list[str]) -> list[dict[str, Any]]:
             ],
         },
         {
+            "path": "/epmc/search",
+            "responses": [
+                {"file": "europepmc/pyeuropepmc_search_no_results.json",
+                 "content_type": "application/json"}
+            ],
+        },
+        {
             "path": "/eu/esearch.fcgi",
             "responses": [
                 {"file": "pubmed-esearch/biopython_esearch_zero_results_errorlist.xml",
@@ -90,7 +100,8 @@ def _settings(url: str, server: ReplayServer, folder: Path) -> Settings:
         " terms: [acupuncture]}], conditions: [{slug: pain, label: Pain, terms: [pain]}]}\n"
         "sources: []\n"
         f"digest: {{output_dir: {folder / 'out'}}}\n"
-        f"recheck: {{crossref_base_url: {server.url}/cr, eutils_base_url: {server.url}/eu}}\n",
+        f"recheck: {{crossref_base_url: {server.url}/cr, eutils_base_url: {server.url}/eu,"
+        f" europepmc_base_url: {server.url}/epmc}}\n",
         env={},
     )
 
@@ -134,14 +145,18 @@ def _client(settings: Settings, throttled: bool) -> Http:
     )
 
 
-def _hosts(server: ReplayServer, since: int) -> Counter[str]:
-    return Counter(
-        "crossref" if r.path.startswith("/cr/") else "ncbi" for r in server.requests[since:]
+def _host(path: str) -> str:
+    return (
+        "crossref" if path.startswith("/cr/") else "epmc" if path.startswith("/epmc/") else "ncbi"
     )
 
 
+def _hosts(server: ReplayServer, since: int) -> Counter[str]:
+    return Counter(_host(r.path) for r in server.requests[since:])
+
+
 def _polite_seconds(hosts: Counter[str]) -> float:
-    return hosts["crossref"] / CROSSREF_RATE + hosts["ncbi"] / NCBI_RATE
+    return hosts["crossref"] / CROSSREF_RATE + hosts["ncbi"] / NCBI_RATE + hosts["epmc"] / EPMC_RATE
 
 
 def _run(n: int, throttled: bool) -> list[tuple[str, RecheckReport, Counter[str], float]]:
@@ -174,14 +189,14 @@ def main() -> None:
     args = parser.parse_args()
     n = args.studies
     print(f"re-check of {n} sent studies (each with a DOI and a PMID), loopback replay server")
-    print(f"{'run':<12} {'crossref':>9} {'ncbi':>5} {'requests':>9} {'measured s':>11} "
-          f"{'polite s':>9}")  # fmt: skip
+    print(f"{'run':<12} {'crossref':>9} {'ncbi':>5} {'epmc':>5} {'requests':>9} "
+          f"{'measured s':>11} {'polite s':>9}")  # fmt: skip
     rows = _run(n, throttled=False)
     for label, report, hosts, wall in rows:
         assert report.ok, report.failed
-        total = hosts["crossref"] + hosts["ncbi"]
-        print(f"{label:<12} {hosts['crossref']:>9} {hosts['ncbi']:>5} {total:>9} {wall:>11.1f} "
-              f"{_polite_seconds(hosts):>9.1f}")  # fmt: skip
+        total = sum(hosts.values())
+        print(f"{label:<12} {hosts['crossref']:>9} {hosts['ncbi']:>5} {hosts['epmc']:>5} "
+              f"{total:>9} {wall:>11.1f} {_polite_seconds(hosts):>9.1f}")  # fmt: skip
     # steady state: the daily incremental pass plus the rolling full re-fetch of 1/30 of
     # the list (recheck.full_every_days = 30), on average
     daily = rows[1][2]
@@ -189,23 +204,23 @@ def main() -> None:
     steady = Counter(
         crossref=daily["crossref"] + round(share),
         ncbi=daily["ncbi"] + math.ceil(share / 200),
+        epmc=daily["epmc"] + math.ceil(share / 100),
     )
-    total = steady["crossref"] + steady["ncbi"]
-    print(f"{'steady/day':<12} {steady['crossref']:>9} {steady['ncbi']:>5} {total:>9} "
-          f"{'':>11} {_polite_seconds(steady):>9.1f}")  # fmt: skip
+    total = sum(steady.values())
+    print(f"{'steady/day':<12} {steady['crossref']:>9} {steady['ncbi']:>5} {steady['epmc']:>5} "
+          f"{total:>9} {'':>11} {_polite_seconds(steady):>9.1f}")  # fmt: skip
     per = 1000 / n
     first = rows[0][2]
     print(
-        f"per 1,000 sent studies: first check {round((first['crossref'] + first['ncbi']) * per)} "
-        f"requests, {_polite_seconds(first) * per:.0f} s at the polite rate; then "
-        f"{round((steady['crossref'] + steady['ncbi']) * per)} requests, "
-        f"{_polite_seconds(steady) * per:.0f} s a day"
+        f"per 1,000 sent studies: first check {round(sum(first.values()) * per)} requests, "
+        f"{_polite_seconds(first) * per:.0f} s at the polite rate; then "
+        f"{round(total * per)} requests, {_polite_seconds(steady) * per:.0f} s a day"
     )
     if args.throttled:
         label, _report, hosts, wall = _run(args.throttled, throttled=True)[0]
         print(
             f"limiter check ({args.throttled} studies, {label}, rate limiter on): "
-            f"{hosts['crossref']} + {hosts['ncbi']} requests in {wall:.1f} s wall; "
+            f"{sum(hosts.values())} requests in {wall:.1f} s wall; "
             f"predicted {_polite_seconds(hosts):.1f} s"
         )
 

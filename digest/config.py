@@ -172,14 +172,18 @@ class RecheckSettings(_Strict):
     batch_size: int = Field(default=50, ge=1, le=100)  # DOIs per Crossref `updates:` request
     crossref: bool = True
     pubmed: bool = True
+    europepmc: bool = True  # asked by PMID when PubMed is fetched in full (not incrementally)
     # correction email to those who received a study: off, serious (retraction,
     # withdrawal, expression of concern) or all (also corrections, new versions, reversals)
     email: Literal["off", "serious", "all"] = "off"
     crossref_base_url: str | None = None  # a mirror or the replay server
     eutils_base_url: str | None = None
+    europepmc_base_url: str | None = None
 
     _cron = field_validator("schedule")(_check_cron)
-    _urls = field_validator("crossref_base_url", "eutils_base_url")(_check_http_url)
+    _urls = field_validator("crossref_base_url", "eutils_base_url", "europepmc_base_url")(
+        _check_http_url
+    )
 
     @field_validator("email", mode="before")
     @classmethod

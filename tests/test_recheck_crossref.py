@@ -59,7 +59,7 @@ def settings_for(db_engine: Engine, server: Any, tmp_path: Path, extra: str = ""
         db_engine.url.render_as_string(hide_password=False),
         "  []",
         f"digest: {{output_dir: {tmp_path / 'out'}}}\n"
-        f"recheck: {{crossref_base_url: {server.url}, pubmed: false{extra}}}\n",
+        f"recheck: {{crossref_base_url: {server.url}, pubmed: false, europepmc: false{extra}}}\n",
     )
 
 

@@ -100,7 +100,8 @@ def settings_for(database_url: str, server: Any, tmp_path: Path, email_: str = "
         "  []",
         f"digest: {{output_dir: {tmp_path / 'out'}, site_url: 'https://digest.example.org/'}}\n"
         "email: {unsubscribe_url: 'https://digest.example.org/unsubscribe'}\n"
-        f"recheck: {{crossref_base_url: {server.url}, pubmed: false, email: {email_}}}\n",
+        f"recheck: {{crossref_base_url: {server.url}, pubmed: false, europepmc: false,"
+        f" email: {email_}}}\n",
     )
 
 

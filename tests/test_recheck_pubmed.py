@@ -57,7 +57,7 @@ def test_a_retracted_pubmed_article_is_filed_then_only_changes_are_asked(
         db_engine.url.render_as_string(hide_password=False),
         "  []",
         f"digest: {{output_dir: {tmp_path / 'out'}}}\n"
-        f"recheck: {{eutils_base_url: {server.url}, crossref: false}}\n",
+        f"recheck: {{eutils_base_url: {server.url}, crossref: false, europepmc: false}}\n",
     )
     (record,) = parse_efetch((CORPUS / EFETCH).read_bytes()).records
     store_as_fetched(settings, db_engine, [record], fetched_by="pm", now=NOW - timedelta(days=9))

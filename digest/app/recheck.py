@@ -1,7 +1,7 @@
 """`digest recheck` and the daily re-check job: every study an issue carried (and every
 study with a note or on a condition page) asked again of Crossref by DOI and of PubMed by
-PMID, so a retraction, withdrawal, expression of concern, correction, new version or
-reinstatement is seen whichever of them records it first.
+PMID (and Europe PMC by PMID), so a retraction, withdrawal, expression of concern,
+correction, new version or reinstatement is seen whichever of them records it first.
 
 Incremental, per identifier (`recheck_state`):
 - an identifier never checked, or not fetched for `recheck.full_every_days` (at most
@@ -45,6 +45,8 @@ from digest.sources.base import FetchedPage, FetchOutcome
 from digest.sources.crossref.fetch import CROSSREF_BASE
 from digest.sources.crossref.lookup import fetch_notices_about, fetch_work
 from digest.sources.crossref.parse import parse_crossref
+from digest.sources.europepmc.fetch import EPMC_BASE
+from digest.sources.europepmc.recheck import fetch_by_pmid as fetch_epmc
 from digest.sources.pubmed.fetch import EUTILS_BASE
 from digest.sources.pubmed.recheck import fetch_by_pmid, modified_since
 from digest.store import digests as q
@@ -175,6 +177,25 @@ def _pubmed(
     return found
 
 
+def _europepmc(
+    http: Http, settings: Settings, pmids: Sequence[str],
+    due: Callable[[Key], bool], progress: Callable[[str], None],
+) -> _Lookups:  # fmt: skip
+    """Europe PMC by PMID, for the PMIDs fetched in full this run (it has no "modified
+    since" to ask incrementally)."""
+    found = _Lookups()
+    wanted = [p for p in pmids if due(("pmid", p))]
+    if not wanted:
+        return found
+    base = settings.recheck.europepmc_base_url or EPMC_BASE
+    with http.source_run("recheck-europepmc"):
+        progress(f"europepmc: asking about {len(wanted)} PMID(s)")
+        found.pages, missing = fetch_epmc(http, wanted, base=base)
+    for pmid in wanted:
+        found.checked[("pmid", pmid)] = ("not-found" if pmid in missing else "found", True)
+    return found
+
+
 def _save(engine: Engine, lookups: Mapping[str, tuple[str, _Lookups]], now: datetime) -> int:
     """Store every source's pages through the fetch path; how many records changed."""
     changed = 0
@@ -279,6 +300,12 @@ def run_recheck(
             "crossref",
             settings.recheck.crossref and bool(dois_),
             lambda: _crossref(http, settings, dois_, states, due, progress),
+        ),
+        (  # before PubMed: PubMed's word on a PMID's state is the one kept
+            "recheck-europepmc",
+            "europepmc",
+            settings.recheck.europepmc and bool(pmids),
+            lambda: _europepmc(http, settings, pmids, due, progress),
         ),
         (
             "recheck-pubmed",

@@ -127,3 +127,13 @@ def render_clock(engine: Engine, next_run: datetime | None, out: TextIO) -> None
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for line in table:
         print("  ".join(c.ljust(widths[i]) for i, c in enumerate(line)).rstrip(), file=out)
+
+
+def recheck_alarm(engine: Engine, failing_runs: int) -> bool:
+    """The re-check failed its last `failing_runs` runs (a run that never finished counts,
+    unless it is the newest, which may still be going): what monitoring pages on."""
+    with Session(engine) as session:
+        outcomes = rq.recent_outcomes(session, failing_runs)
+    if len(outcomes) < failing_runs or outcomes[0] == "running":
+        return False
+    return all(outcome != "ok" for outcome in outcomes)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -161,6 +162,23 @@ def last_run(session: Session, before: datetime | None = None) -> RecheckRun | N
         query = query.where(col(RecheckRun.started_at) <= before)
     order = (col(RecheckRun.started_at).desc(), col(RecheckRun.id).desc())
     return session.exec(query.order_by(*order)).first()
+
+
+def last_recheck_start(engine: Engine) -> datetime | None:
+    """When the latest re-check started (any outcome): the scheduler's catch-up reads it."""
+    with Session(engine) as session:
+        run = session.exec(select(RecheckRun).order_by(col(RecheckRun.started_at).desc())).first()
+    if run is None:
+        return None
+    return run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+
+
+def recent_outcomes(session: Session, limit: int) -> list[str]:
+    """The outcomes of the latest re-checks, newest first (`digest status --fail-after`)."""
+    rows = session.exec(
+        select(RecheckRun.outcome).order_by(col(RecheckRun.started_at).desc()).limit(limit)
+    )
+    return list(rows)
 
 
 # --------------------------------------------------------------------------- ledger

@@ -11,7 +11,7 @@ from digest.app.cli.context import Context
 from digest.app.cli.exits import EXIT_FAILED, EXIT_OK, UsageError
 from digest.app.demo import run_demo
 from digest.app.firstrun import STARTER_CONFIG
-from digest.app.recheck_clock import render_clock
+from digest.app.recheck_clock import recheck_alarm, render_clock
 from digest.app.schedule.jobs import (
     RECHECK_JOB_ID,
     describe_jobs,
@@ -49,7 +49,10 @@ def cmd_status(ctx: Context) -> int:
         print(f"weekly send: {week} {verb}: {shown}", file=ctx.out)
     nexts = next_fire_times(ctx.settings, utcnow())
     render_clock(engine, nexts.get(RECHECK_JOB_ID), ctx.out)
-    return EXIT_FAILED if any(s.alarm for s in statuses) else EXIT_OK
+    recheck_failing = ctx.settings.recheck.enabled and recheck_alarm(engine, ctx.args.fail_after)
+    if recheck_failing:
+        print(f"re-check: ALARM: failed its last {ctx.args.fail_after} runs", file=ctx.out)
+    return EXIT_FAILED if recheck_failing or any(s.alarm for s in statuses) else EXIT_OK
 
 
 def cmd_schedule(ctx: Context) -> int:

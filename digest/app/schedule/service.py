@@ -40,6 +40,7 @@ from digest.app.schedule.wrappers import JobFunctions, unless_stopping
 from digest.config import Settings
 from digest.model import utcnow
 from digest.store.locks import acquire_scheduler_lock
+from digest.store.recheck import last_recheck_start
 from digest.store.runs import built_weeks, last_fetch_starts
 
 # every scheduler module logs under one name: what operators filter the job lines by
@@ -174,6 +175,7 @@ class SchedulerService:
                 last_fetch_starts(self.engine),
                 built_weeks(self.engine),
                 self.clock(),
+                last_recheck=last_recheck_start(self.engine),
             )
             for job_id, why in reasons:
                 log.info(
