@@ -123,12 +123,18 @@ def test_a_truncated_file_fails_where_it_breaks_and_earlier_batches_stay_whole(
     assert streamed == whole[: len(streamed)]  # every yielded record is complete and right
 
 
-def test_a_corrupt_gzip_is_a_parse_error(tmp_path: Path) -> None:
+def test_a_cut_or_corrupt_gzip_is_a_parse_error(tmp_path: Path) -> None:
     zipped = gzip.compress(LARGEST.read_bytes())
     cut = tmp_path / "cut.xml.gz"
     cut.write_bytes(zipped[: len(zipped) // 2])  # a download cut short
     with pytest.raises(ParseError):
         list(iter_efetch(cut))
+    flipped = bytearray(zipped)
+    flipped[2000:2100] = bytes(byte ^ 0xFF for byte in flipped[2000:2100])  # bits rotted
+    corrupt = tmp_path / "corrupt.xml.gz"
+    corrupt.write_bytes(bytes(flipped))
+    with pytest.raises(ParseError, match=r"^cannot read the EFetch stream: "):
+        list(iter_efetch(corrupt))
 
 
 HANDMADE_DELETIONS = b"""<?xml version="1.0"?>

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -269,7 +270,7 @@ def _iter_batches(
             yield _finished(batch, pieces, doctype)
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"truncated or malformed XML: {exc}") from exc
-    except (OSError, EOFError) as exc:  # a gzip stream cut short or corrupt
+    except (OSError, EOFError, zlib.error) as exc:  # a gzip stream cut short or corrupt
         raise ParseError(f"cannot read the EFetch stream: {exc}") from exc
 
 
