@@ -7,6 +7,7 @@ truncated file, a corrupt gzip) or hand-made (named HANDMADE_*, saying so inside
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 from pathlib import Path
@@ -174,3 +175,24 @@ def test_handmade_non_article_sets_are_refused(payload: bytes, message: str) -> 
 def test_a_batch_size_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         list(iter_efetch(LARGEST, batch_size=0))
+
+
+def test_the_cycle_collector_is_paused_only_while_articles_are_read(tmp_path: Path) -> None:
+    assert gc.isenabled()
+    for _batch in iter_efetch(LARGEST, batch_size=50):
+        assert gc.isenabled()  # the caller's code between batches runs with it on
+    assert gc.isenabled()
+    truncated = tmp_path / "truncated.xml"
+    truncated.write_bytes(LARGEST.read_bytes()[:1_000_000])
+    with pytest.raises(ParseError):
+        list(iter_efetch(truncated, batch_size=50))
+    with pytest.raises(ParseError):
+        parse_efetch(truncated.read_bytes())
+    assert gc.isenabled()  # back on after an error too
+    gc.disable()
+    try:
+        list(iter_efetch(LARGEST))
+        parse_efetch(LARGEST.read_bytes())
+        assert not gc.isenabled()  # whoever switched it off keeps it off
+    finally:
+        gc.enable()
