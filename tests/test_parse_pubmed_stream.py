@@ -7,6 +7,7 @@ truncated file, a corrupt gzip) or hand-made (named HANDMADE_*, saying so inside
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 from pathlib import Path
@@ -123,12 +124,18 @@ def test_a_truncated_file_fails_where_it_breaks_and_earlier_batches_stay_whole(
     assert streamed == whole[: len(streamed)]  # every yielded record is complete and right
 
 
-def test_a_corrupt_gzip_is_a_parse_error(tmp_path: Path) -> None:
+def test_a_cut_or_corrupt_gzip_is_a_parse_error(tmp_path: Path) -> None:
     zipped = gzip.compress(LARGEST.read_bytes())
     cut = tmp_path / "cut.xml.gz"
     cut.write_bytes(zipped[: len(zipped) // 2])  # a download cut short
     with pytest.raises(ParseError):
         list(iter_efetch(cut))
+    flipped = bytearray(zipped)
+    flipped[2000:2100] = bytes(byte ^ 0xFF for byte in flipped[2000:2100])  # bits rotted
+    corrupt = tmp_path / "corrupt.xml.gz"
+    corrupt.write_bytes(bytes(flipped))
+    with pytest.raises(ParseError, match=r"^cannot read the EFetch stream: "):
+        list(iter_efetch(corrupt))
 
 
 HANDMADE_DELETIONS = b"""<?xml version="1.0"?>
@@ -168,3 +175,24 @@ def test_handmade_non_article_sets_are_refused(payload: bytes, message: str) -> 
 def test_a_batch_size_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         list(iter_efetch(LARGEST, batch_size=0))
+
+
+def test_the_cycle_collector_is_paused_only_while_articles_are_read(tmp_path: Path) -> None:
+    assert gc.isenabled()
+    for _batch in iter_efetch(LARGEST, batch_size=50):
+        assert gc.isenabled()  # the caller's code between batches runs with it on
+    assert gc.isenabled()
+    truncated = tmp_path / "truncated.xml"
+    truncated.write_bytes(LARGEST.read_bytes()[:1_000_000])
+    with pytest.raises(ParseError):
+        list(iter_efetch(truncated, batch_size=50))
+    with pytest.raises(ParseError):
+        parse_efetch(truncated.read_bytes())
+    assert gc.isenabled()  # back on after an error too
+    gc.disable()
+    try:
+        list(iter_efetch(LARGEST))
+        parse_efetch(LARGEST.read_bytes())
+        assert not gc.isenabled()  # whoever switched it off keeps it off
+    finally:
+        gc.enable()
