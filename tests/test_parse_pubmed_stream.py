@@ -16,6 +16,7 @@ import pytest
 
 from digest.errors import ParseError
 from digest.model import ParseResult
+from digest.sources.pubmed import efetch_chunks
 from digest.sources.pubmed import parse_efetch as parse_module
 from digest.sources.pubmed.parse import EfetchBatch, iter_efetch, parse_efetch
 
@@ -50,7 +51,7 @@ def test_small_chunks_give_what_parse_efetch_gives(
 ) -> None:
     """Big files are parsed in chunks of about a MB: here of a few kB, so that every
     recording is cut many times."""
-    monkeypatch.setattr(parse_module, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(efetch_chunks, "_CHUNK_BYTES", chunk_bytes)
     monkeypatch.setattr(parse_module, "_HEAD_BYTES", 2048)
     assert joined(list(iter_efetch(path, batch_size=3))) == parse_efetch(path.read_bytes())
 
@@ -79,8 +80,8 @@ element, where a chunk must not be cut; and a root start tag's bytes in the prol
 def test_handmade_end_tags_where_no_chunk_may_be_cut(
     chunk_bytes: int, head_bytes: int, max_chunks: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parse_module, "_CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setattr(parse_module, "_MAX_CHUNKS_WITHOUT_A_CUT", max_chunks)
+    monkeypatch.setattr(efetch_chunks, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(efetch_chunks, "_MAX_CHUNKS_WITHOUT_A_CUT", max_chunks)
     monkeypatch.setattr(parse_module, "_HEAD_BYTES", head_bytes)
     expected = parse_efetch(HANDMADE_END_TAG_IN_A_COMMENT, stream_above=10**9)
     assert [r.pmid for r in expected.records] == ["911", "912", "914"]  # 913 is nested
@@ -111,7 +112,7 @@ def test_a_binary_stream_and_a_gzipped_file_read_like_the_path(tmp_path: Path) -
 def test_a_truncated_file_fails_where_it_breaks_and_earlier_batches_stay_whole(
     tmp_path: Path, chunk_bytes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parse_module, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(efetch_chunks, "_CHUNK_BYTES", chunk_bytes)
     payload = LARGEST.read_bytes()
     truncated = tmp_path / "truncated.xml"
     truncated.write_bytes(payload[: len(payload) // 2])  # cut from the genuine recording
