@@ -29,6 +29,8 @@ rounds, each round one fresh child per contender in turn doing --repeats runs (a
 Memory: the children's highest ru_maxrss, minus that of a baseline child that only
 imported the same modules. Ratios are throughput ratios, ours/peer (a peer's CPU seconds
 over ours).
+The full run takes some 7 minutes on 2 cores and about 8 GB of free memory: Biopython
+holds the 600 MB file as dicts (7 GB peak). `--sizes 3` takes half a minute.
 Targets (issue #16): ours >= 5x Biopython and >= 3x pubmed_parser at every size; ours
 under 60 MB above baseline on the 600 MB file. On a shared machine the figures still move
 with its load; ratios from one run are what to compare.

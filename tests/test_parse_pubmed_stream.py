@@ -7,6 +7,7 @@ truncated file, a corrupt gzip) or hand-made (named HANDMADE_*, saying so inside
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from digest.errors import ParseError
 from digest.model import ParseResult
+from digest.sources.pubmed import efetch_chunks
 from digest.sources.pubmed import parse_efetch as parse_module
 from digest.sources.pubmed.parse import EfetchBatch, iter_efetch, parse_efetch
 
@@ -49,7 +51,7 @@ def test_small_chunks_give_what_parse_efetch_gives(
 ) -> None:
     """Big files are parsed in chunks of about a MB: here of a few kB, so that every
     recording is cut many times."""
-    monkeypatch.setattr(parse_module, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(efetch_chunks, "_CHUNK_BYTES", chunk_bytes)
     monkeypatch.setattr(parse_module, "_HEAD_BYTES", 2048)
     assert joined(list(iter_efetch(path, batch_size=3))) == parse_efetch(path.read_bytes())
 
@@ -78,8 +80,8 @@ element, where a chunk must not be cut; and a root start tag's bytes in the prol
 def test_handmade_end_tags_where_no_chunk_may_be_cut(
     chunk_bytes: int, head_bytes: int, max_chunks: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parse_module, "_CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setattr(parse_module, "_MAX_CHUNKS_WITHOUT_A_CUT", max_chunks)
+    monkeypatch.setattr(efetch_chunks, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(efetch_chunks, "_MAX_CHUNKS_WITHOUT_A_CUT", max_chunks)
     monkeypatch.setattr(parse_module, "_HEAD_BYTES", head_bytes)
     expected = parse_efetch(HANDMADE_END_TAG_IN_A_COMMENT, stream_above=10**9)
     assert [r.pmid for r in expected.records] == ["911", "912", "914"]  # 913 is nested
@@ -110,7 +112,7 @@ def test_a_binary_stream_and_a_gzipped_file_read_like_the_path(tmp_path: Path) -
 def test_a_truncated_file_fails_where_it_breaks_and_earlier_batches_stay_whole(
     tmp_path: Path, chunk_bytes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parse_module, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(efetch_chunks, "_CHUNK_BYTES", chunk_bytes)
     payload = LARGEST.read_bytes()
     truncated = tmp_path / "truncated.xml"
     truncated.write_bytes(payload[: len(payload) // 2])  # cut from the genuine recording
@@ -123,12 +125,18 @@ def test_a_truncated_file_fails_where_it_breaks_and_earlier_batches_stay_whole(
     assert streamed == whole[: len(streamed)]  # every yielded record is complete and right
 
 
-def test_a_corrupt_gzip_is_a_parse_error(tmp_path: Path) -> None:
+def test_a_cut_or_corrupt_gzip_is_a_parse_error(tmp_path: Path) -> None:
     zipped = gzip.compress(LARGEST.read_bytes())
     cut = tmp_path / "cut.xml.gz"
     cut.write_bytes(zipped[: len(zipped) // 2])  # a download cut short
     with pytest.raises(ParseError):
         list(iter_efetch(cut))
+    flipped = bytearray(zipped)
+    flipped[2000:2100] = bytes(byte ^ 0xFF for byte in flipped[2000:2100])  # bits rotted
+    corrupt = tmp_path / "corrupt.xml.gz"
+    corrupt.write_bytes(bytes(flipped))
+    with pytest.raises(ParseError, match=r"^cannot read the EFetch stream: "):
+        list(iter_efetch(corrupt))
 
 
 HANDMADE_DELETIONS = b"""<?xml version="1.0"?>
@@ -168,3 +176,24 @@ def test_handmade_non_article_sets_are_refused(payload: bytes, message: str) -> 
 def test_a_batch_size_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         list(iter_efetch(LARGEST, batch_size=0))
+
+
+def test_the_cycle_collector_is_paused_only_while_articles_are_read(tmp_path: Path) -> None:
+    assert gc.isenabled()
+    for _batch in iter_efetch(LARGEST, batch_size=50):
+        assert gc.isenabled()  # the caller's code between batches runs with it on
+    assert gc.isenabled()
+    truncated = tmp_path / "truncated.xml"
+    truncated.write_bytes(LARGEST.read_bytes()[:1_000_000])
+    with pytest.raises(ParseError):
+        list(iter_efetch(truncated, batch_size=50))
+    with pytest.raises(ParseError):
+        parse_efetch(truncated.read_bytes())
+    assert gc.isenabled()  # back on after an error too
+    gc.disable()
+    try:
+        list(iter_efetch(LARGEST))
+        parse_efetch(LARGEST.read_bytes())
+        assert not gc.isenabled()  # whoever switched it off keeps it off
+    finally:
+        gc.enable()
