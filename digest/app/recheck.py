@@ -123,7 +123,11 @@ def _crossref(
     config, found = settings.recheck, _Lookups()
     base = config.crossref_base_url or CROSSREF_BASE
     fetch_now = [d for d in dois if due(("doi", d))]
-    quiet = [d for d in dois if not due(("doi", d))]
+    # a DOI with a comma cannot sit in a filter list: the rolling full re-fetch covers it
+    quiet = [d for d in dois if not due(("doi", d)) and "," not in d]
+    for doi in dois:
+        if not due(("doi", doi)) and "," in doi:
+            found.checked[("doi", doi)] = (states[("doi", doi)].outcome, False)
     with http.source_run("recheck-crossref"):
         for batch in _chunks(quiet, config.batch_size):
             since = _since(states, [("doi", d) for d in batch]).date()
