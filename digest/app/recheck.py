@@ -240,13 +240,7 @@ def _file_notices(
                 for n in facts.notices_of(RecordData.from_json_dict(record.data))
             )
             for row in rq.record_notices(session, works[0], notices, now):
-                url = (
-                    f"https://doi.org/{row.notice_doi}"
-                    if row.notice_doi
-                    else f"https://pubmed.ncbi.nlm.nih.gov/{row.notice_pmid}/"
-                    if row.notice_pmid
-                    else None
-                )
+                url = facts.notice_url(row.notice_doi, row.notice_pmid)
                 report.new_notices.append((study.slug, row.kind, url))
             for work in works:
                 scheme, _, value = work.partition(":")

@@ -29,7 +29,7 @@ from digest.app.recheck_clock import issues_telling, section_kind
 from digest.app.recheck_targets import carried_by_issue, recipients
 from digest.config import Settings
 from digest.desk.subscribe import is_suppressed
-from digest.facts import SERIOUS, WORDING
+from digest.facts import SERIOUS, WORDING, notice_url
 from digest.model import Study, Subscriber, utcnow
 from digest.publish.mail.compose import MAIL_POLICY
 from digest.publish.mail.settings import (
@@ -71,13 +71,7 @@ def correction_message(
     wording = WORDING[notice.kind]  # type: ignore[index]
     title = clean_text(one_line(study.title))
     page = f"{mail.site.base_url.rstrip('/')}/studies/{study.slug}/"
-    link = (
-        f"https://doi.org/{notice.notice_doi}"
-        if notice.notice_doi
-        else f"https://pubmed.ncbi.nlm.nih.gov/{notice.notice_pmid}/"
-        if notice.notice_pmid
-        else None
-    )
+    link = notice_url(notice.notice_doi, notice.notice_pmid)
     dated = f" dated {notice.notice_date}" if notice.notice_date else " (undated)"
     who = notice.asserted_by.replace("+", " and ").replace("retraction-watch", "Retraction Watch")
     lines = [
