@@ -60,3 +60,19 @@ def test_one_notice_asserted_twice_is_merged_with_both_asserters() -> None:
     assert merged.date == "2026-11-16" and merged.label == "Retraction"
     assert merged.url == "https://doi.org/10.5555/notice"
     assert NoticeData("retraction", pmid="195582").url == "https://pubmed.ncbi.nlm.nih.gov/195582/"
+
+
+def test_a_retracted_publication_type_without_a_linked_notice_is_still_a_notice() -> None:
+    from digest.facts import notices_of
+    from digest.model import RecordData, Relation
+
+    typed = RecordData(source="pubmed", source_id="1", publication_types=["Retracted Publication"])
+    (notice,) = notices_of(typed)
+    assert (notice.kind, notice.asserted_by, notice.url) == ("retraction", "pubmed", None)
+    linked = RecordData(
+        source="pubmed",
+        source_id="1",
+        publication_types=["Retracted Publication"],
+        relations=[Relation("retracted-by", pmid="195582")],
+    )
+    assert [n.pmid for n in notices_of(linked)] == ["195582"]  # the linked one only

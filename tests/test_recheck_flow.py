@@ -160,6 +160,9 @@ def test_sent_in_week_n_retracted_in_week_n_plus_1(
     page = (tmp_path / "out" / "site" / "studies" / "pmid-99999921" / "index.html").read_text()
     assert "This study has been retracted." in page
     assert "Retraction notice, dated 2026-11-16" in page
+    # the condition's Atom feed: the entry marked retracted and updated when it was seen
+    feed = (tmp_path / "out" / "site" / "conditions" / "low-back-pain" / "feed.xml").read_text()
+    assert "[Retracted]" in feed and "2026-11-18T04:30:00Z" in feed
     # and on the archived W46 digest page, where the study was listed
     issue_page = (tmp_path / "out" / "site" / "digests" / "2026-W46" / "index.html").read_text()
     assert "flag-retracted" in issue_page
@@ -210,6 +213,32 @@ def test_sent_in_week_n_retracted_in_week_n_plus_1(
     render_clock(db_engine, None, out)
     assert "re-check: last ran 2026-11-19 04:30 UTC, ok" in out.getvalue()
     assert "pmid-99999921" in out.getvalue() and "(email)" in out.getvalue()
+
+
+def test_no_correction_email_once_an_issue_listed_the_correction(
+    db_engine: Engine,
+    database_url: str,
+    replay: Any,
+    tmp_path: Path,
+    smtp_server: tuple[Recorder, int],  # noqa: F811
+) -> None:
+    recorder, port = smtp_server
+    server = replay(
+        [work_route(1, "handmade_crossref_work_retracted.json"), NO_NOTICES], root=HANDMADE
+    )
+    quiet = settings_for(database_url, server, tmp_path, email_="off")
+    study = handmade_study(1, "HAND-MADE TEST RECORD: electroacupuncture for chronic low back pain")
+    send_week_46(quiet, db_engine, port, study)
+    assert run_recheck(quiet, db_engine, now=RECHECK, http=client(quiet)).emails == 0
+    fetched(db_engine, RECHECK)
+    build_week(quiet, db_engine, "2026-W47", out_dir=None, now=W47_SENT)
+    sent = send_week(quiet, db_engine, "2026-W47", env=env(port), now=W47_SENT)
+    assert sent.sent  # W47 went out, its corrections listing the retraction
+    loud = settings_for(database_url, server, tmp_path, email_="serious")
+    assert send_corrections(loud, db_engine, env=env(port), now=W47_SENT) == 0
+    assert len(recorder.messages) == 3  # W46 to one reader, W47 to both; no correction
+    (clock,) = correction_clock(db_engine)
+    assert clock.told_how == "issue 2026-W47" and clock.told == W47_SENT
 
 
 @pytest.mark.parametrize(
@@ -274,7 +303,9 @@ def test_a_retraction_of_the_retraction_lifts_the_banner_and_says_so(
         dois=["10.5555/handmade.acupuncture.4"],
     )
     assert report.ok, report.failed
-    assert sorted(k for _, k, _ in report.new_notices) == ["reinstatement", "retraction"]
+    # Crossref's retraction and its reversal, and PubMed's untyped-link "Retracted Publication"
+    kinds = sorted(k for _, k, _ in report.new_notices)
+    assert kinds == ["reinstatement", "retraction", "retraction"]
     with Session(db_engine) as session:
         study = session.exec(select(Study).where(Study.slug == "pmid-99999924")).one()
     assert not study.retracted

@@ -123,7 +123,11 @@ def _crossref(
     config, found = settings.recheck, _Lookups()
     base = config.crossref_base_url or CROSSREF_BASE
     fetch_now = [d for d in dois if due(("doi", d))]
-    quiet = [d for d in dois if not due(("doi", d))]
+    # a DOI with a comma cannot sit in a filter list: the rolling full re-fetch covers it
+    quiet = [d for d in dois if not due(("doi", d)) and "," not in d]
+    for doi in dois:
+        if not due(("doi", doi)) and "," in doi:
+            found.checked[("doi", doi)] = (states[("doi", doi)].outcome, False)
     with http.source_run("recheck-crossref"):
         for batch in _chunks(quiet, config.batch_size):
             since = _since(states, [("doi", d) for d in batch]).date()
@@ -236,13 +240,7 @@ def _file_notices(
                 for n in facts.notices_of(RecordData.from_json_dict(record.data))
             )
             for row in rq.record_notices(session, works[0], notices, now):
-                url = (
-                    f"https://doi.org/{row.notice_doi}"
-                    if row.notice_doi
-                    else f"https://pubmed.ncbi.nlm.nih.gov/{row.notice_pmid}/"
-                    if row.notice_pmid
-                    else None
-                )
+                url = facts.notice_url(row.notice_doi, row.notice_pmid)
                 report.new_notices.append((study.slug, row.kind, url))
             for work in works:
                 scheme, _, value = work.partition(":")

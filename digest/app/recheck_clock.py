@@ -38,7 +38,12 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _issues_telling(session: Session) -> dict[tuple[str, str], tuple[datetime, str]]:
+def section_kind(kind: str) -> str:
+    """The issue's correction kind of a notice kind (a correction is listed as an erratum)."""
+    return _SECTION_KIND.get(kind, kind)
+
+
+def issues_telling(session: Session) -> dict[tuple[str, str], tuple[datetime, str]]:
     """(slug, kind) -> (when, "issue W") of the first delivered issue that listed it."""
     aliases = q.slug_aliases(session)
     first_sent: dict[str, datetime] = {}
@@ -66,7 +71,7 @@ def correction_clock(engine: Engine, limit: int = 20) -> list[ClockRow]:
     with Session(engine) as session:
         by_work = rq.notices_by_work(session)
         studies = rq.studies_for_works(session, by_work)
-        told_by_issue = _issues_telling(session)
+        told_by_issue = issues_telling(session)
         rows = []
         for work, notices in by_work.items():
             study = studies.get(work)
@@ -74,7 +79,7 @@ def correction_clock(engine: Engine, limit: int = 20) -> list[ClockRow]:
                 continue
             for notice in notices:
                 told, how = _aware(notice.told_at), notice.told_how
-                issue = told_by_issue.get((study.slug, _SECTION_KIND.get(notice.kind, notice.kind)))
+                issue = told_by_issue.get((study.slug, section_kind(notice.kind)))
                 if issue is not None and (told is None or issue[0] < told):
                     told, how = issue
                 rows.append(

@@ -5,7 +5,8 @@ a short message to each subscriber that issue reached, once.
 `recheck.email` (off, serious: retraction, withdrawal and expression of concern, or all:
 also corrections, new versions and reversed retractions). Only those whose issue went
 out before the notice was first seen are written to (a later issue already showed it),
-never a suppressed or unsubscribed address. The ledger (`correction_delivery`, one row
+nobody once an issue listing the correction in its "corrections since last issue" has
+gone out, and never a suppressed or unsubscribed address. The ledger (`correction_delivery`, one row
 per work and kind and subscriber) is `sending` before SMTP and `sent` after, so a rerun
 mails nobody twice; a row a crash left `sending` becomes `unconfirmed`, not resent.
 """
@@ -24,10 +25,11 @@ from email.utils import format_datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from digest.app.recheck_clock import issues_telling, section_kind
 from digest.app.recheck_targets import carried_by_issue, recipients
 from digest.config import Settings
 from digest.desk.subscribe import is_suppressed
-from digest.facts import SERIOUS, WORDING
+from digest.facts import SERIOUS, WORDING, notice_url
 from digest.model import Study, Subscriber, utcnow
 from digest.publish.mail.compose import MAIL_POLICY
 from digest.publish.mail.settings import (
@@ -69,13 +71,7 @@ def correction_message(
     wording = WORDING[notice.kind]  # type: ignore[index]
     title = clean_text(one_line(study.title))
     page = f"{mail.site.base_url.rstrip('/')}/studies/{study.slug}/"
-    link = (
-        f"https://doi.org/{notice.notice_doi}"
-        if notice.notice_doi
-        else f"https://pubmed.ncbi.nlm.nih.gov/{notice.notice_pmid}/"
-        if notice.notice_pmid
-        else None
-    )
+    link = notice_url(notice.notice_doi, notice.notice_pmid)
     dated = f" dated {notice.notice_date}" if notice.notice_date else " (undated)"
     who = notice.asserted_by.replace("+", " and ").replace("retraction-watch", "Retraction Watch")
     lines = [
@@ -130,11 +126,12 @@ def send_corrections(
         notices = [n for n in notices if _wanted(n.kind, setting)]
         studies = rq.studies_for_works(session, {n.work for n in notices})
         issues = carried_by_issue(session)
+        told = issues_telling(session)
         plan: list[tuple[StudyNotice, Study, Subscriber, str]] = []
         for notice in notices:
             study = studies.get(notice.work)
-            if study is None:
-                continue
+            if study is None or (study.slug, section_kind(notice.kind)) in told:
+                continue  # an issue that reached them already listed the correction
             seen = notice.first_seen_at
             seen = seen if seen.tzinfo else seen.replace(tzinfo=UTC)
             for subscriber_id, week in recipients(session, study.slug, seen, issues).items():

@@ -131,14 +131,20 @@ class NoticeData:
 
     @property
     def url(self) -> str | None:
-        if self.doi:
-            return f"https://doi.org/{self.doi}"
-        if self.pmid:
-            return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
-        return None
+        return notice_url(self.doi, self.pmid)
 
 
-def _crossref_date(value: Any) -> str | None:
+def notice_url(doi: str | None, pmid: str | None) -> str | None:
+    """Where a notice is read: its DOI's resolver, else its PubMed page."""
+    if doi:
+        return f"https://doi.org/{doi}"
+    if pmid:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+    return None
+
+
+def date_parts_text(value: Any) -> str | None:
+    """'YYYY', 'YYYY-MM' or 'YYYY-MM-DD' from Crossref's {"date-parts": [[y, m, d]]}."""
     parts = value.get("date-parts") if isinstance(value, dict) else None
     first = parts[0] if isinstance(parts, list) and parts and isinstance(parts[0], list) else []
     numbers = [p for p in first if isinstance(p, int)]
@@ -161,7 +167,7 @@ def _from_crossref(entries: Any) -> list[NoticeData]:
             NoticeData(
                 kind=kind,
                 doi=normalize_doi(str(entry.get("DOI") or "")),
-                date=_crossref_date(entry.get("updated")),
+                date=date_parts_text(entry.get("updated")),
                 asserted_by=source if isinstance(source, str) and source else "publisher",
                 label=label if isinstance(label, str) else None,
             )
@@ -190,7 +196,14 @@ def notices_of(record: RecordData) -> list[NoticeData]:
             for r in record.relations
             if r.kind in _RELATION_TYPES
         ]
-    return merge_notices(raw)
+    notices = merge_notices(raw)
+    typed = {t.strip().lower() for t in record.publication_types}
+    if "retracted publication" in typed and not any(n.kind == "retraction" for n in notices):
+        # PubMed / Europe PMC type it retracted without linking the notice: still a notice
+        notices.append(
+            NoticeData("retraction", asserted_by=record.source, label="Retracted Publication")
+        )
+    return notices
 
 
 def merge_notices(notices: Iterable[NoticeData]) -> list[NoticeData]:

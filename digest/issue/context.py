@@ -171,7 +171,13 @@ def study_view(
         registration=registration,
         notices=tuple(_notice_ref(n, zone) for n in notices),
         standing=standing([_as_data(n) for n in notices]),
+        # a feed reader hears of the notice: the entry is updated when it was first seen
+        updated=max((_utc(n.first_seen_at) for n in notices), default=None),
     )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _as_data(row: StudyNotice) -> _Notice:

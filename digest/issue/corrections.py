@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from digest.config import Settings
-from digest.facts import LINK_NOTICE_KINDS, NOTICE_KINDS, WORDING
+from digest.facts import LINK_NOTICE_KINDS, NOTICE_KINDS, WORDING, notice_url
 from digest.model import Study
 from digest.sources.changes import NOTICE_KIND_OF_LABEL
 from digest.store import digests as q
@@ -71,13 +71,7 @@ def _from_recheck(
         item.kind = _SECTION_KIND.get(row.kind, row.kind)
         if item.notice_url is None:
             item.notice_date = row.notice_date
-            item.notice_url = (
-                f"https://doi.org/{row.notice_doi}"
-                if row.notice_doi
-                else f"https://pubmed.ncbi.nlm.nih.gov/{row.notice_pmid}/"
-                if row.notice_pmid
-                else None
-            )
+            item.notice_url = notice_url(row.notice_doi, row.notice_pmid)
             item.asserted_by = row.asserted_by
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from digest.errors import ParseError
+from digest.facts import date_parts_text as _date
 from digest.facts import normalize_doi
 from digest.model import ParseResult, RecordData, Relation
 from digest.sources.text import (
@@ -90,16 +91,6 @@ def _first_text(value: Any) -> str | None:
     texts = [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
     text = drop_markup(collapse_whitespace(texts[0])) if texts else ""
     return text or None
-
-
-def _date(value: Any) -> str | None:
-    """'YYYY', 'YYYY-MM' or 'YYYY-MM-DD' from Crossref's {"date-parts": [[y, m, d]]}."""
-    parts = value.get("date-parts") if isinstance(value, dict) else None
-    first = parts[0] if isinstance(parts, list) and parts and isinstance(parts[0], list) else []
-    numbers = [p for p in first if isinstance(p, int)]
-    if not numbers:
-        return None
-    return "-".join([f"{numbers[0]:04d}", *(f"{n:02d}" for n in numbers[1:3])])
 
 
 def _authors(value: Any) -> list[str]:
