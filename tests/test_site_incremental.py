@@ -153,17 +153,19 @@ def test_a_missing_or_corrupt_manifest_means_a_full_build(tmp_path: Path) -> Non
 
 
 def test_list_entries_are_kept_between_builds_and_dropped_when_unused(tmp_path: Path) -> None:
-    """A condition page's entries come back from the fragment file; a corrupt file is
-    replaced and everything is rendered, to the same bytes."""
+    """A condition page's entries (and the feed's) come back from the fragment file; a
+    corrupt file is replaced and everything is rendered, to the same bytes."""
     site = corpus_site()
     build_into(site, tmp_path)
     kept = sqlite3.connect(tmp_path / FRAGMENTS).execute("SELECT count(*) FROM fragment")
-    entries = sum(len(c.studies) for c in site.conditions)
+    # a condition page's entries, and each digest's entry in /feed.xml
+    entries = sum(len(c.studies) for c in site.conditions) + len(site.digests)
     assert kept.fetchone()[0] == entries
     smaller = week46_site()
     build_into(smaller, tmp_path)
     kept = sqlite3.connect(tmp_path / FRAGMENTS).execute("SELECT count(*) FROM fragment")
-    assert kept.fetchone()[0] == sum(len(c.studies) for c in smaller.conditions) < entries
+    smaller_entries = sum(len(c.studies) for c in smaller.conditions) + len(smaller.digests)
+    assert kept.fetchone()[0] == smaller_entries < entries
     (tmp_path / FRAGMENTS).write_bytes(b"not a database")
     build_into(site, tmp_path, full=False)
     assert contents(tmp_path) == build_site(site)

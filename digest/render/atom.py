@@ -8,7 +8,7 @@ first_seen), never from the clock, so two builds of the same data are byte-ident
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import quote
@@ -87,7 +87,16 @@ def _digest_summary(digest: DigestView) -> str:
     return text + "."
 
 
-def _digest_entry(feed: Element, digest: DigestView, site: SiteView) -> None:
+def digest_entry_html(digest: DigestView, site: SiteView) -> str:
+    """A digest's entry content in /feed.xml: an escaped HTML fragment built by the
+    autoescaping templates, safe by construction; absolute links."""
+    urls = Urls(site.settings.base_url)
+    return html_env().get_template("partials/feed_digest.html").render(d=digest, u=urls)
+
+
+def _digest_entry(
+    feed: Element, digest: DigestView, site: SiteView, content: Callable[[DigestView], str]
+) -> None:
     urls = Urls(site.settings.base_url)
     entry = _el(feed, "entry")
     _el(entry, "id", tag_uri(site.settings.tag_authority, f"digest/{digest.week}"))
@@ -100,13 +109,15 @@ def _digest_entry(feed: Element, digest: DigestView, site: SiteView) -> None:
     _el(entry, "updated", rfc3339(digest.built_at))
     _el(entry, "link", rel="alternate", type="text/html", href=urls.digest(digest.week))
     _el(entry, "summary", _digest_summary(digest), type="text")
-    # an escaped HTML fragment built by the autoescaping templates: safe by construction
-    html = html_env().get_template("partials/feed_digest.html").render(d=digest, u=urls)
-    _el(entry, "content", html, type="html")
+    _el(entry, "content", content(digest), type="html")
 
 
-def render_digests_feed(site: SiteView) -> bytes:
-    """/feed.xml: the newest digests, newest first."""
+def render_digests_feed(
+    site: SiteView, content: Callable[[DigestView], str] | None = None
+) -> bytes:
+    """/feed.xml: the newest digests, newest first. `content` gives an entry's HTML
+    (default `digest_entry_html`; the site builder passes one that keeps it between
+    builds, as a new week changes only the newest entry)."""
     settings = site.settings
     digests = site.digests[:MAX_ENTRIES]
     updated = max((d.built_at for d in digests), default=site.built_at)
@@ -119,7 +130,7 @@ def render_digests_feed(site: SiteView) -> bytes:
         author=one_line(settings.title),
     )
     for digest in digests:
-        _digest_entry(feed, digest, site)
+        _digest_entry(feed, digest, site, content or (lambda d: digest_entry_html(d, site)))
     return _serialize(feed)
 
 

@@ -120,6 +120,16 @@ class _Builder:
 
         return item
 
+    def feed_entry(self, digest: DigestView) -> str:
+        """A digest's /feed.xml entry content, kept between builds (it has no lookups)."""
+        key = self.hashes.of_all(code_version(), self.settings, "feed-entry", digest)
+        kept = self.fragments.get(key)
+        if kept is not None:
+            return kept[0]
+        html = atom.digest_entry_html(digest, self.site)
+        self.fragments.put(key, html, {})
+        return html
+
     def page(self, path: str, template: str, nav: str = "", **context: Any) -> PageSpec:
         """An HTML page that shows exactly its template's context."""
         page = _Page(path)
@@ -167,7 +177,7 @@ class _Builder:
         yield self.spec(
             _Page("feed.xml"),
             ("feed.xml", self.site.built_at, self.site.digests[: atom.MAX_ENTRIES]),
-            lambda _known: {"feed.xml": atom.render_digests_feed(self.site)},
+            lambda _known: {"feed.xml": atom.render_digests_feed(self.site, self.feed_entry)},
         )
         for name in STATIC_FILES:
             content = resources.files("digest").joinpath("static", name).read_bytes()

@@ -88,19 +88,27 @@ class DigestView:
         exact enough to tell, or a date after the week)."""
         return publication_timing(study.published, self.period_start, self.period_end)
 
+    def timing_counts(self) -> dict[str, int]:
+        """How many of the studies are 'this-week', 'earlier' and 'unclear', in one pass
+        (the headline needs all three; the archive page shows every digest's)."""
+        counts = {"this-week": 0, "earlier": 0, "unclear": 0}
+        for study in self.studies():
+            counts[self.timing(study)] += 1
+        return counts
+
     @property
     def published_this_week_count(self) -> int:
-        return sum(1 for s in self.studies() if self.timing(s) == "this-week")
+        return self.timing_counts()["this-week"]
 
     @property
     def found_earlier_count(self) -> int:
         """Newly found this week, but published before the week."""
-        return sum(1 for s in self.studies() if self.timing(s) == "earlier")
+        return self.timing_counts()["earlier"]
 
     @property
     def unclear_date_count(self) -> int:
         """Newly found this week, publication date not exact enough to tell."""
-        return sum(1 for s in self.studies() if self.timing(s) == "unclear")
+        return self.timing_counts()["unclear"]
 
     @property
     def week_label(self) -> str:
@@ -143,15 +151,13 @@ class DigestView:
                 return f"No sources were searched this {self.span}"
             return f"No source could be searched this {self.span}"
         parts = []
-        if self.published_this_week_count:
-            n = self.published_this_week_count
+        counts = self.timing_counts()
+        if n := counts["this-week"]:
             parts.append(f"{_count(n, 'study', 'studies')} published this {self.span}")
-        if self.found_earlier_count:
-            n = self.found_earlier_count
+        if n := counts["earlier"]:
             verb = "was" if n == 1 else "were"
             parts.append(f"{_count(n, 'study', 'studies')} newly found ({verb} published earlier)")
-        if self.unclear_date_count:
-            n = self.unclear_date_count
+        if n := counts["unclear"]:
             parts.append(f"{_count(n, 'study', 'studies')} newly found (date not exact)")
         if not parts:
             return f"No new studies found this {self.span}"

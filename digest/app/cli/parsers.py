@@ -144,7 +144,8 @@ def add_issue_parsers(sub: _Sub) -> None:
         "--full",
         action="store_true",
         help="render every page again, not only those whose inputs changed since the last "
-        "build (after editing a template by hand, or to check: the result is the same)",
+        "build (the result is the same: a check, or a fresh start; a change of templates or "
+        "code already renders every page)",
     )
 
     send = _add(
