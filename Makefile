@@ -16,11 +16,15 @@ $(BIN)/digest: pyproject.toml
 
 install: $(BIN)/digest
 
-# Debian's Chromium for the browser tests; PostgreSQL must be up for the database tests.
+# Debian's Chromium for the browser tests, dovecot for the IMAP bounces test; PostgreSQL
+# must be up for the database tests.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@test -x /usr/sbin/dovecot || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "dovecot is missing: sudo apt-get install dovecot-imapd" >&2; exit 1; fi; }
 	@test -f .cache/axe/node_modules/axe-core/axe.min.js || { \
 	  command -v npm >/dev/null 2>&1 || { echo "npm is missing (for axe-core): apt-get install npm" >&2; exit 1; }; \
 	  mkdir -p .cache/axe && npm install --silent --prefix .cache/axe axe-core@4 >/dev/null; }
@@ -42,6 +46,7 @@ test: install system-deps lint
 	DIGEST_AXE_JS=$(CURDIR)/.cache/axe/node_modules/axe-core/axe.min.js $(BIN)/pytest -q
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 screenshots: install

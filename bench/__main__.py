@@ -1,7 +1,8 @@
 """`python -m bench` (or `make bench`): every benchmark and evaluation, one after another.
 
 Each module also runs alone: python -m bench.bench_parse | bench.bench_dedupe |
-bench.bench_store | bench.bench_scale | bench.eval_classify.
+bench.bench_store | bench.bench_scale | bench.bench_site | bench.bench_recheck |
+bench.eval_classify.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ MODULES = (
     "bench.bench_dedupe",
     "bench.bench_store",
     "bench.bench_scale",
+    "bench.bench_site",
+    "bench.bench_recheck",
     "bench.eval_classify",
 )
 

@@ -1,127 +1,245 @@
-"""EFetch parse benchmark on the largest real recording (259 articles, about 3 MB).
+"""EFetch parse benchmark: throughput and peak memory at 3 MB, 120 MB and 600 MB, against
+Biopython, pubmed_parser and a bare lxml iterparse loop, in the same run.
 
-    python -m bench.bench_parse [--repeats 7]
+    python -m bench.bench_parse [--sizes 3,120,600] [--repeats 5] [--rounds 3] [--profile SIZE]
+    python -m bench bench_parse          # the same, with the defaults
 
-Times, best of N interleaved runs (time.perf_counter), on the same bytes:
-  ours             digest.sources.pubmed.parse.parse_efetch (in-memory path: the payload is
-                   below STREAM_ABOVE_BYTES, as every EFetch page is)
-  ours-streaming   the same with stream_above=0 (iterparse, articles freed as read)
-  biopython        Bio.Entrez.read (the usual way to read EFetch XML in Python)
-  lxml-fromstring  a bare lxml.etree.fromstring with our parser options (parse only)
-  lxml-iterparse   a bare iterparse loop over the same tags, clearing each article
-                   (the streaming path minus reading the articles)
-Targets: ours >= 5x Biopython, and >= 0.5x the bare lxml parse (throughput ratios).
-On a shared machine the figures move with its load; compare ratios from one run.
+The files. 3 MB is the largest genuine EFetch recording, unchanged
+(tests/fixtures/corpus/pubmed-efetch/hawc_efetch_259_phthalates_liver.xml, 259 articles).
+The 120 MB and 600 MB files are DERIVED from it, not new data: its genuine articles
+repeated, each copy with its PMIDs renumbered (copy k adds k x 10^9 to every PMID, so
+no two articles share one and references point within their copy). They are written once
+to .cache/bench/ (git-ignored) and reused.
+
+The contenders, each run in its own fresh interpreter so that its peak RSS is its own:
+  ours             digest.sources.pubmed.parse.iter_efetch(path): batches of records read
+                   from the file as it goes (what `digest import` does), each batch dropped
+  ours-bytes       parse_efetch(path.read_bytes()): the whole payload and every record in
+                   memory (how a fetched page is parsed; before iter_efetch, also imports)
+  biopython        Bio.Entrez.read(file) (Entrez.parse refuses a PubmedArticleSet: "does
+                   not represent a list")
+  pubmed_parser    pubmed_parser.parse_medline_xml(path), consumed; it opens its input with
+                   gzip.open, so the child lets it open the same plain file instead
+  lxml-iterparse   a bare iterparse loop over the same tags and options as ours, clearing
+                   each article (parsing only, nothing read out of the articles)
+Time: the CPU time (user + system, time.process_time) of the parse only, which the load
+of a shared machine moves far less than wall time (printed beside it); best of --rounds
+rounds, each round one fresh child per contender in turn doing --repeats runs (above
+100 MB: one round of one run). MB/s, articles/s and the ratios are from CPU time.
+Memory: the children's highest ru_maxrss, minus that of a baseline child that only
+imported the same modules. Ratios are throughput ratios, ours/peer (a peer's CPU seconds
+over ours).
+The full run takes some 7 minutes on 2 cores and about 8 GB of free memory: Biopython
+holds the 600 MB file as dicts (7 GB peak). `--sizes 3` takes half a minute.
+Targets (issue #16): ours >= 5x Biopython and >= 3x pubmed_parser at every size; ours
+under 60 MB above baseline on the 600 MB file. On a shared machine the figures still move
+with its load; ratios from one run are what to compare.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import cProfile
 import io
+import json
+import math
+import pstats
+import re
+import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
-from digest.sources.pubmed import parse as pubmed
-
-BENCH_FILE = (
-    Path(__file__).resolve().parent.parent
-    / "tests/fixtures/corpus/pubmed-efetch/hawc_efetch_259_phthalates_liver.xml"
-)
-DEFAULT_REPEATS = 7
+ROOT = Path(__file__).resolve().parent.parent
+GENUINE = ROOT / "tests/fixtures/corpus/pubmed-efetch/hawc_efetch_259_phthalates_liver.xml"
+CACHE = ROOT / ".cache" / "bench"
+DEFAULT_SIZES = (3, 120, 600)
+DEFAULT_REPEATS = 5
+DEFAULT_ROUNDS = 3
+SINGLE_RUN_ABOVE_MB = 100
+CONTENDERS = ("ours", "ours-bytes", "biopython", "pubmed_parser", "lxml-iterparse")
+PEERS = ("biopython", "pubmed_parser", "lxml-iterparse")
 TARGET_VS_BIOPYTHON = 5.0
-TARGET_VS_LXML = 0.5
+TARGET_VS_PUBMED_PARSER = 3.0
+TARGET_PEAK_MB = 60.0
+TARGET_PEAK_AT_MB = 600
 
-
-def best_times(actions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Fastest of `repeats` runs of each action, in seconds.
-
-    Rounds are interleaved (A B C, A B C, ...) so that every contender sees the same
-    machine load; garbage from earlier runs is collected before each run.
-    """
-    timings: dict[str, list[float]] = {name: [] for name in actions}
-    for _ in range(repeats):
-        for name, action in actions.items():
-            gc.collect()
-            started = time.perf_counter()
-            action()
-            timings[name].append(time.perf_counter() - started)
-    return {name: min(values) for name, values in timings.items()}
-
-
-# The same safety options and top-level tags as digest.sources.pubmed.parse, so the bare
-# contenders do exactly the parsing work ours does and nothing else.
+# The same safety options and top-level tags as digest.sources.pubmed.parse_efetch, so the
+# bare loop does exactly the parsing work ours does and nothing else.
 SAFE_XML: dict[str, Any] = {"resolve_entities": False, "no_network": True, "load_dtd": False}
 TOP_LEVEL_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation", "ERROR")
 
 
-def bare_fromstring(payload: bytes) -> None:
-    etree.fromstring(payload, etree.XMLParser(**SAFE_XML))
+# ------------------------------------------------------------------ the files
+
+_PMID_RE = re.compile(rb'(<PMID Version="\d+">|<ArticleId IdType="pubmed">)(\d+)(</)')
 
 
-def bare_iterparse(payload: bytes) -> None:
-    context = etree.iterparse(io.BytesIO(payload), events=("end",), tag=TOP_LEVEL_TAGS, **SAFE_XML)
-    for _event, element in context:
-        element.clear(keep_tail=True)
-        parent = element.getparent()
-        while element.getprevious() is not None:
-            del parent[0]
+def bench_file(size_mb: int) -> Path:
+    """The genuine recording for 3 MB; above, a file derived from it (see the docstring)."""
+    genuine_mb = GENUINE.stat().st_size / 1e6
+    copies = max(1, math.ceil(size_mb / genuine_mb - 0.01))
+    if copies == 1:
+        return GENUINE
+    path = CACHE / f"efetch_{size_mb}mb_derived_{copies}x_{GENUINE.stem}.xml"
+    if path.exists():
+        return path
+    payload = GENUINE.read_bytes()
+    start = payload.index(b"<PubmedArticle>")
+    end = payload.rindex(b"</PubmedArticleSet>")
+    head, articles, tail = payload[:start], payload[start:end], payload[end:]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as out:
+        out.write(head)
+        for copy in range(copies):
+            offset = copy * 10**9
+
+            def renumber(match: re.Match[bytes], offset: int = offset) -> bytes:
+                return match[1] + str(int(match[2]) + offset).encode() + match[3]
+
+            out.write(_PMID_RE.sub(renumber, articles) if offset else articles)
+        out.write(tail)
+    partial.rename(path)
+    return path
 
 
-def biopython_read(payload: bytes) -> Callable[[], object] | None:
-    try:
+# ------------------------------------------------------------------ the child side
+
+
+def _import_contender(name: str) -> Callable[[Path], int]:
+    """Import what `name` needs and return a function: path -> articles read."""
+    if name == "ours":
+        from digest.sources.pubmed.parse import iter_efetch
+
+        return lambda path: sum(len(batch.parsed.records) for batch in iter_efetch(path))
+    if name == "ours-bytes":
+        from digest.sources.pubmed.parse import parse_efetch
+
+        return lambda path: len(parse_efetch(path.read_bytes()).records)
+    if name == "biopython":
         from Bio import Entrez
-    except ImportError:  # a dev-only dependency
-        return None
-    read: Callable[[io.BytesIO], object] = Entrez.read  # Biopython's def is untyped
-    return lambda: read(io.BytesIO(payload))
+
+        def biopython(path: Path) -> int:
+            with path.open("rb") as handle:
+                parsed = Entrez.read(handle)
+            return len(parsed["PubmedArticle"]) + len(parsed["PubmedBookArticle"])
+
+        return biopython
+    if name == "pubmed_parser":
+        import types
+
+        import pubmed_parser
+        import pubmed_parser.medline_parser as medline_parser
+
+        # parse_medline_xml opens its path with gzip.open: give it the same plain file.
+        medline_parser.gzip = types.SimpleNamespace(  # type: ignore[assignment]
+            open=lambda path, mode="rb": open(path, mode)  # noqa: SIM115
+        )
+        return lambda path: sum(1 for _ in pubmed_parser.parse_medline_xml(str(path)))
+    if name == "lxml-iterparse":
+        from lxml import etree
+
+        def bare_iterparse(path: Path) -> int:
+            count = 0
+            for _event, element in etree.iterparse(
+                str(path), events=("end",), tag=TOP_LEVEL_TAGS, **SAFE_XML
+            ):
+                count += 1
+                element.clear(keep_tail=True)
+                parent = element.getparent()
+                while element.getprevious() is not None:
+                    del parent[0]
+            return count
+
+        return bare_iterparse
+    raise SystemExit(f"unknown contender {name}")
 
 
-def run(repeats: int = DEFAULT_REPEATS, path: Path = BENCH_FILE) -> dict[str, Any]:
-    """Measure every contender on `path`; the figures as a dict (for a combined runner)."""
-    payload = path.read_bytes()
-    records = len(pubmed.parse_efetch(payload).records)
-    contenders: dict[str, Callable[[], object] | None] = {
-        "ours": lambda: pubmed.parse_efetch(payload),
-        "ours-streaming": lambda: pubmed.parse_efetch(payload, stream_above=0),
-        "biopython": biopython_read(payload),
-        "lxml-fromstring": lambda: bare_fromstring(payload),
-        "lxml-iterparse": lambda: bare_iterparse(payload),
-    }
-    seconds = best_times(
-        {name: action for name, action in contenders.items() if action is not None}, repeats
-    )
-    megabytes = len(payload) / 1_000_000
+def _max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def child(name: str, path: Path, repeats: int, baseline: bool) -> dict[str, Any]:
+    try:
+        action = _import_contender(name)
+    except ImportError as exc:
+        return {"missing": str(exc)}
+    if baseline:
+        return {"rss_mb": _max_rss_mb()}
+    seconds = wall = math.inf
+    count = 0
+    for _ in range(repeats):
+        started, started_wall = time.process_time(), time.perf_counter()
+        count = action(path)
+        seconds = min(seconds, time.process_time() - started)
+        wall = min(wall, time.perf_counter() - started_wall)
+    return {"seconds": seconds, "wall": wall, "articles": count, "rss_mb": _max_rss_mb()}
+
+
+# ------------------------------------------------------------------ the parent side
+
+
+def _run_child(name: str, path: Path, repeats: int, baseline: bool = False) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.bench_parse", "--child", name, "--file", str(path)]
+    command += ["--repeats", str(repeats)] + (["--baseline"] if baseline else [])
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"failed": done.stderr.strip().splitlines()[-1:] or ["no output"]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(size_mb: int, repeats: int, rounds: int) -> dict[str, Any]:
+    path = bench_file(size_mb)
+    megabytes = path.stat().st_size / 1e6
+    if megabytes > SINGLE_RUN_ABOVE_MB:
+        repeats = rounds = 1
+    figures: dict[str, dict[str, Any]] = {}
+    for _round in range(rounds):
+        for name in CONTENDERS:
+            measured = _run_child(name, path, repeats)
+            best = figures.get(name)
+            if best is None or measured.get("seconds", math.inf) < best.get("seconds", math.inf):
+                measured["rss_mb"] = max(measured.get("rss_mb", 0), (best or {}).get("rss_mb", 0))
+                figures[name] = measured
+            else:
+                best["rss_mb"] = max(best.get("rss_mb", 0), measured.get("rss_mb", 0))
+    for name, measured in figures.items():
+        if "seconds" in measured:
+            base = _run_child(name, path, repeats, baseline=True)
+            measured["peak_mb"] = measured["rss_mb"] - base["rss_mb"]
+            measured["mb_per_s"] = megabytes / measured["seconds"]
+            measured["articles_per_s"] = measured["articles"] / measured["seconds"]
+    ours = figures["ours"].get("seconds")
     ratios = {
-        f"{ours}/{other}": seconds[other] / seconds[ours]
-        for ours in ("ours", "ours-streaming")
-        for other in ("biopython", "lxml-fromstring", "lxml-iterparse")
-        if other in seconds
+        peer: figures[peer]["seconds"] and ours and figures[peer]["seconds"] / ours
+        for peer in PEERS
+        if "seconds" in figures[peer]
     }
+    targets: dict[str, bool | None] = {
+        f"ours >= {TARGET_VS_BIOPYTHON:g}x biopython": _met(
+            ratios.get("biopython"), TARGET_VS_BIOPYTHON
+        ),
+        f"ours >= {TARGET_VS_PUBMED_PARSER:g}x pubmed_parser": _met(
+            ratios.get("pubmed_parser"), TARGET_VS_PUBMED_PARSER
+        ),
+    }
+    if size_mb >= TARGET_PEAK_AT_MB:
+        peak = figures["ours"].get("peak_mb")
+        targets[f"ours peak < {TARGET_PEAK_MB:g} MB above baseline"] = (
+            None if peak is None else peak < TARGET_PEAK_MB
+        )
     return {
         "file": path.name,
-        "bytes": len(payload),
-        "records": records,
-        "repeats": repeats,
-        "seconds": seconds,
-        "records_per_s": {name: records / value for name, value in seconds.items()},
-        "mb_per_s": {name: megabytes / value for name, value in seconds.items()},
+        "mb": megabytes,
+        "runs": f"{rounds} round(s) of {repeats} run(s)",
+        "figures": figures,
         "ratios": ratios,
-        "targets": {
-            "ours >= 5x biopython": _met(ratios.get("ours/biopython"), TARGET_VS_BIOPYTHON),
-            "ours >= 0.5x lxml-fromstring": _met(ratios["ours/lxml-fromstring"], TARGET_VS_LXML),
-            "ours >= 0.5x lxml-iterparse": _met(ratios["ours/lxml-iterparse"], TARGET_VS_LXML),
-            "ours-streaming >= 5x biopython": _met(
-                ratios.get("ours-streaming/biopython"), TARGET_VS_BIOPYTHON
-            ),
-            "ours-streaming >= 0.5x lxml-iterparse": _met(
-                ratios["ours-streaming/lxml-iterparse"], TARGET_VS_LXML
-            ),
-        },
+        "targets": targets,
     }
 
 
@@ -129,34 +247,66 @@ def _met(ratio: float | None, target: float) -> bool | None:
     return None if ratio is None else ratio >= target
 
 
-def report(figures: dict[str, Any]) -> str:
+def report(size: dict[str, Any]) -> str:
+    articles = next((f["articles"] for f in size["figures"].values() if "articles" in f), "?")
     lines = [
-        f"{figures['file']}: {figures['bytes'] / 1e6:.2f} MB, {figures['records']} records, "
-        f"best of {figures['repeats']}",
-        f"{'contender':<17}{'ms':>9}{'records/s':>12}{'MB/s':>9}",
+        f"{size['file']}: {size['mb']:.1f} MB, {articles} articles, best of {size['runs']}",
+        f"  {'contender':<16}{'cpu s':>9}{'wall s':>9}{'MB/s':>8}{'articles/s':>12}"
+        f"{'peak MB':>9}{'ours/peer':>11}",
     ]
-    for name, seconds in figures["seconds"].items():
+    for name, figures in size["figures"].items():
+        if "seconds" not in figures:
+            why = figures.get("missing") or " ".join(figures.get("failed", []))
+            lines.append(f"  {name:<16}skipped: {why}")
+            continue
+        ratio = size["ratios"].get(name)
         lines.append(
-            f"{name:<17}{seconds * 1000:>9.1f}{figures['records_per_s'][name]:>12,.0f}"
-            f"{figures['mb_per_s'][name]:>9.1f}"
+            f"  {name:<16}{figures['seconds']:>9.3f}{figures['wall']:>9.3f}"
+            f"{figures['mb_per_s']:>8.1f}"
+            f"{figures['articles_per_s']:>12,.0f}{figures['peak_mb']:>9.1f}"
+            + (f"{ratio:>10.2f}x" if ratio else "")
         )
-    if "biopython" not in figures["seconds"]:
-        lines.append("biopython: not installed, skipped")
-    lines.append("throughput ratios:")
-    lines.extend(f"  {name:<34}{value:>6.2f}x" for name, value in figures["ratios"].items())
-    lines.append("targets:")
-    for name, met in figures["targets"].items():
-        verdict = "n/a" if met is None else ("met" if met else "NOT met")
-        lines.append(f"  {name:<38}{verdict}")
+    for name, met in size["targets"].items():
+        verdict = "n/a (peer missing)" if met is None else ("met" if met else "MISSED")
+        lines.append(f"  target {name:<40}{verdict}")
     return "\n".join(lines)
+
+
+def profile(size_mb: int, top: int = 25) -> str:
+    """cProfile of ours (iter_efetch) on one size, in this process."""
+    from digest.sources.pubmed.parse import iter_efetch
+
+    path = bench_file(size_mb)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _batch in iter_efetch(path):
+        pass
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="MB, e.g. 3")
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
+    parser.add_argument("--profile", type=int, metavar="SIZE", help="cProfile ours instead")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     # parse_known_args: `python -m bench bench_parse` leaves its own words in sys.argv.
     arguments, _unknown = parser.parse_known_args()
-    print(report(run(repeats=arguments.repeats)))
+    if arguments.child:
+        figures = child(arguments.child, arguments.file, arguments.repeats, arguments.baseline)
+        print(json.dumps(figures))
+        return
+    if arguments.profile:
+        print(profile(arguments.profile))
+        return
+    for size_mb in (int(size) for size in arguments.sizes.split(",")):
+        print(report(measure(size_mb, arguments.repeats, arguments.rounds)), flush=True)
 
 
 if __name__ == "__main__":

@@ -159,6 +159,36 @@ class EmailSettings(_Strict):
     unsubscribe_mailto: str | None = None
     unsubscribe_url: str | None = None  # https endpoint served by `digest serve`
     send: bool = False  # the weekly job sends only when true
+    # the sender's postal address, one line in every email's footer (CAN-SPAM asks for it)
+    postal_address: str | None = Field(default=None, max_length=200)
+
+
+class RecheckSettings(_Strict):
+    """`recheck:`: the daily re-check of every study an issue carried (`digest recheck`)."""
+
+    enabled: bool = True  # the scheduler's daily job
+    schedule: str = "30 4 * * *"
+    full_every_days: int = Field(default=30, ge=1)  # each work itself re-fetched this often
+    batch_size: int = Field(default=50, ge=1, le=100)  # DOIs per Crossref `updates:` request
+    crossref: bool = True
+    pubmed: bool = True
+    europepmc: bool = True  # asked by PMID when PubMed is fetched in full (not incrementally)
+    # correction email to those who received a study: off, serious (retraction,
+    # withdrawal, expression of concern) or all (also corrections, new versions, reversals)
+    email: Literal["off", "serious", "all"] = "off"
+    crossref_base_url: str | None = None  # a mirror or the replay server
+    eutils_base_url: str | None = None
+    europepmc_base_url: str | None = None
+
+    _cron = field_validator("schedule")(_check_cron)
+    _urls = field_validator("crossref_base_url", "eutils_base_url", "europepmc_base_url")(
+        _check_http_url
+    )
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
 
 
 class Settings(_Strict):
@@ -171,6 +201,7 @@ class Settings(_Strict):
     sources: list[SourceConfig]
     digest: DigestSettings = DigestSettings()
     email: EmailSettings = EmailSettings()
+    recheck: RecheckSettings = RecheckSettings()
     # the advertising rules `digest check-claims` and the condition pages hold wording to
     claims_policy: Literal["uk-asa-cap", "au-ahpra", "none"] = "uk-asa-cap"
     # from the environment only

@@ -277,3 +277,26 @@ def test_preferences_survive_json() -> None:
     prefs = Preferences(frozenset({"a", "b"}), "comparative", "monthly")
     assert Preferences.from_json(prefs.to_json()) == prefs
     assert Preferences.from_json({"min_tier": "bogus", "frequency": "daily"}) == Preferences()
+
+
+def test_an_active_subscriber_changes_preferences_by_signing_up_again(
+    desk_engine: Engine,
+) -> None:
+    first = Preferences(frozenset({"low-back-pain"}), "any", "weekly")
+    second = Preferences(frozenset({"migraine"}), "trial", "monthly")
+    with Session(desk_engine) as session:
+        signup = request_signup(session, "reader@example.org", first, "text", now=AFTER_W47)
+        assert signup is not None
+        assert confirm_signup(session, signup.nonce, now=AFTER_W47)[0] == "confirmed"
+        again = request_signup(
+            session, "reader@example.org", second, "text", now=AFTER_W47 + timedelta(days=3)
+        )
+        assert again is not None
+        session.commit()
+        # the new choices wait for the new confirm link: anyone can type an address
+        assert subscriber_preferences(session)["reader@example.org"] == first
+        later = AFTER_W47 + timedelta(days=3, hours=1)
+        assert confirm_signup(session, again.nonce, now=later)[0] == "confirmed"
+        session.commit()
+        assert subscriber_preferences(session)["reader@example.org"] == second
+        assert active_emails(session) == ["reader@example.org"]

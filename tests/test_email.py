@@ -253,6 +253,33 @@ def test_mail_settings_from_config() -> None:
         )
 
 
+def test_the_postal_address_from_config_is_a_footer_line_of_both_parts() -> None:
+    sources = "  - {name: pubmed, kind: pubmed, query: acupuncture}"
+    extra = (
+        "email: {unsubscribe_url: 'https://digest.example.org/unsubscribe',"
+        " postal_address: 'Riverside Clinic, 12 Mill Lane, Leeds LS1 4AB'}"
+    )
+    mail = mail_settings_from_config(
+        make_settings("sqlite://", sources, extra), {"DIGEST_SECRET": "y" * 24}
+    )
+    message = compose_digest_message(corpus_digests()[0], mail, "r@clinic.example.org", None, NOW)
+    text, html_part = (p.get_content() for p in message.iter_parts())
+    line = "Riverside Clinic, 12 Mill Lane, Leeds LS1 4AB"
+    assert text.rstrip().endswith(line)
+    footer = BeautifulSoup(html_part, "lxml").find(class_="footer")
+    assert footer is not None and footer.find_all("p")[-1].get_text() == line
+    # without the setting, no empty line or paragraph stands in for it
+    bare = compose_digest_message(corpus_digests()[0], MAIL, "r@clinic.example.org", None, NOW)
+    assert "Mill Lane" not in bare.as_string()
+    assert (
+        BeautifulSoup(list(bare.iter_parts())[1].get_content(), "lxml")
+        .find(class_="footer")
+        .find_all("p")[-1]
+        .get_text()
+        .startswith("You receive this email")
+    )
+
+
 # --------------------------------------------------------------------------- subscribers
 
 

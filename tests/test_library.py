@@ -180,6 +180,8 @@ def test_digest_parse_reads_every_import_format(fmt: str, tmp_path: Path) -> Non
         path.write_text(files[fmt], encoding="utf-8")
     elif fmt == "medline":
         path = CORPUS / "other" / "biopython_medline_pubmed_result2.txt"
+    elif fmt == "pubmed-xml":
+        path = CORPUS / "pubmed-efetch" / "hawc_efetch_20_articles.xml"
     else:
         path = CORPUS / "acupuncture" / "clinicaltrials-legacy-xml" / "NCT02399969.xml"
     code, out, err = _cli("parse", fmt, str(path))

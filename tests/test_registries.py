@@ -20,6 +20,7 @@ from digest import sources
 from digest.classify import classify_merged
 from digest.config import TopicModel, load_settings
 from digest.model import RecordData, Relation
+from digest.render.provenance import source_label
 from digest.sources.base import SourceTraits
 from digest.sources.clinicaltrials.ids import registration_identifiers
 from digest.studies import cluster as dedupe
@@ -130,3 +131,13 @@ def test_chictr_registration_is_classified_as_a_registration(
         [handmade_chictr_registration(), handmade_chictr_papers()[1]], topics
     )
     assert with_paper.design == "rct"  # a paper's design wins over its registration
+
+
+def test_a_record_source_reads_as_its_kinds_label_on_the_study_page() -> None:
+    for kind in sources.all_kinds().values():
+        assert kind.traits.label, f"{kind.kind} has no reader label"
+        for source in kind.traits.record_sources:
+            assert source_label(source) == kind.traits.label
+    assert source_label("import") == "an imported reference list"
+    assert source_label("library") == "the clinic's own reference library"
+    assert source_label("someone-else") == "someone-else"  # unknown: its own name, not blank

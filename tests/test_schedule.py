@@ -76,6 +76,7 @@ def test_next_fire_times_follow_the_crontab_lines_in_the_configured_zone() -> No
         "trials-weekdays": datetime(2026, 11, 26, 5, 30, tzinfo=LONDON),  # Thursday
         "rss-sundays": datetime(2026, 11, 29, 7, 0, tzinfo=LONDON),  # crontab 0 = Sunday
         WEEKLY_JOB_ID: datetime(2026, 11, 30, 6, 0, tzinfo=LONDON),  # crontab 1 = Monday
+        "recheck": datetime(2026, 11, 26, 4, 30, tzinfo=LONDON),  # the daily re-check
     }
     assert "rss-off" not in fires
     assert fires["rss-sundays"].strftime("%A") == "Sunday"
@@ -100,8 +101,9 @@ def test_job_list_shows_every_job_with_its_next_run() -> None:
         "fetch:rss-sundays",
         "fetch:rss-off",
         WEEKLY_JOB_ID,
+        "recheck",
     ]
-    assert [j.enabled for j in jobs] == [True, True, True, False, True]
+    assert [j.enabled for j in jobs] == [True, True, True, False, True, True]
     assert jobs[3].next_run_time is None
     table = format_job_list(jobs).splitlines()
     assert table[0].split() == ["JOB", "SCHEDULE", "NEXT", "RUN", "WHAT"]
@@ -110,6 +112,8 @@ def test_job_list_shows_every_job_with_its_next_run() -> None:
     assert "disabled" in table[4]
     assert table[5].startswith("weekly") and "2026-11-30 06:00 GMT" in table[5]
     assert "email off" in table[5]
+    assert table[6].startswith("recheck") and "30 4 * * * (Europe/London)" in table[6]
+    assert "re-check sent studies" in table[6]
 
 
 def test_scheduler_has_one_cron_job_per_enabled_source_and_the_weekly() -> None:
@@ -124,7 +128,9 @@ def test_scheduler_has_one_cron_job_per_enabled_source_and_the_weekly() -> None:
         "fetch:trials-weekdays",
         "fetch:rss-sundays",
         WEEKLY_JOB_ID,
+        "recheck",
     }
+    assert pending["recheck"].args == (str(Path("sources.yaml").resolve()), "sqlite://")
     daily = pending["fetch:pubmed-daily"]
     assert daily.args == (str(Path("sources.yaml").resolve()), "sqlite://", "pubmed-daily")
     assert pending[WEEKLY_JOB_ID].args == (str(Path("sources.yaml").resolve()), "sqlite://")

@@ -27,6 +27,7 @@ from digest.studies.refresh import RefreshSummary
 from digest.weeks import last_complete_week
 
 if TYPE_CHECKING:  # the mail stack is loaded by weekly.send_week when it sends
+    from digest.app.recheck import RecheckReport
     from digest.publish.mail.send import SendReport
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,12 @@ def run_build(
     return weekly.build_week(settings, engine, week=week, out_dir=out_dir)
 
 
-def run_site(settings: Settings, engine: Engine, out_dir: Path | None = None) -> list[Path]:
-    """Render the static web archive; the files written or changed."""
-    return weekly.render_site(settings, engine, out_dir=out_dir)
+def run_site(
+    settings: Settings, engine: Engine, out_dir: Path | None = None, *, full: bool = False
+) -> list[Path]:
+    """Render the static web archive (incrementally, or every page with full=True); the
+    files written or changed."""
+    return weekly.render_site(settings, engine, out_dir=out_dir, full=full)
 
 
 def run_send(
@@ -129,6 +133,23 @@ def run_review(settings: Settings, engine: Engine, now: datetime) -> SendReport:
     if report.sent:
         run_site(settings, engine)
     return report
+
+
+def run_recheck(
+    settings: Settings,
+    engine: Engine,
+    now: datetime,
+    *,
+    dois: Sequence[str] = (),
+    write_site: bool = True,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> RecheckReport:
+    """The re-check of every study an issue carried (Crossref by DOI, PubMed by PMID):
+    notices filed with their clock, the site re-rendered when a study changed, and the
+    correction email when `recheck.email` asks for it (digest.app.recheck)."""
+    from digest.app.recheck import run_recheck as recheck
+
+    return recheck(settings, engine, now=now, dois=dois, write_site=write_site, progress=progress)
 
 
 def run_weekly(

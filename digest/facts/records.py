@@ -13,6 +13,7 @@ from digest.facts.identifiers import (
     normalize_ppr,
     normalize_registry_id,
 )
+from digest.facts.notices import is_reinstated, notices_of
 from digest.facts.relations import (
     _SELF_CONCERN,
     _SELF_CORRECTED,
@@ -79,10 +80,18 @@ def has_retracted_title(title: str | None) -> bool:
 
 def is_retracted(record: RecordData) -> bool:
     """The record says of itself that it is retracted: the 'Retracted Publication' type,
-    a relation to its retraction notice, or a retracted-title prefix."""
+    a relation to its retraction notice, or a retracted-title prefix; unless the
+    retraction was itself retracted (a reinstatement dated on or after it)."""
+    if retraction_reversed(record):
+        return False
     if _types(record) & _RETRACTED_PUBTYPES or has_retracted_title(record.title):
         return True
     return any(r.kind in _SELF_RETRACTED for r in record.relations)
+
+
+def retraction_reversed(record: RecordData) -> bool:
+    """The record names a retraction of itself and a later reinstatement."""
+    return is_reinstated(notices_of(record))
 
 
 def has_erratum(record: RecordData) -> bool:

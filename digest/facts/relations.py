@@ -34,6 +34,9 @@ RELATION_KINDS = (
     "retracted-republished-from",
     "corrected-republished-in",
     "corrected-republished-from",
+    # a retraction retracted in turn: on the reinstated work, or on the reinstatement notice
+    "reinstated-by",
+    "reinstatement-of",
     # versions: a preprint names its journal version, or a journal record its preprint
     "preprint-of",
     "has-preprint",
@@ -111,6 +114,8 @@ RELATION_EFFECTS: dict[str, RelationEffect] = {
     "republished-in": RelationEffect(False, "republished-from"),
     "retracted-republished-in": RelationEffect(False, "republished-from", "retracted"),
     "corrected-republished-in": RelationEffect(False, "republished-from", "erratum"),
+    "reinstatement-of": RelationEffect(True, "reinstatement-of"),
+    "reinstated-by": RelationEffect(False, "reinstatement-of"),
 }
 # relations that may join a preprint and its journal version
 VERSION_RELATIONS = frozenset({"preprint-of", "has-preprint", "update-of", "updated-in"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -159,9 +159,16 @@ class Http:
         *,
         source: str | None = None,
         rate_key: str | None = None,
+        accept: Collection[int] = (),
     ) -> Response:
         return self.request(
-            "GET", url, params=params, headers=headers, source=source, rate_key=rate_key
+            "GET",
+            url,
+            params=params,
+            headers=headers,
+            source=source,
+            rate_key=rate_key,
+            accept=accept,
         )
 
     def post(
@@ -204,7 +211,10 @@ class Http:
         headers: Mapping[str, str] | None = None,
         source: str | None = None,
         rate_key: str | None = None,
+        accept: Collection[int] = (),
     ) -> Response:
+        """`accept`: error statuses that are an answer, not a failure (a 404 that means
+        "no such work"): returned like a 200 instead of raising."""
         key = rate_key or (urlsplit(url).hostname or url)
         attempts = self.settings.max_retries + 1
         last_problem = "no attempt made"
@@ -235,7 +245,7 @@ class Http:
                 ) from exc
             else:
                 if response.status not in RETRY_STATUSES:
-                    if response.status >= 400:
+                    if response.status >= 400 and response.status not in accept:
                         body = response.content[:200].decode("utf-8", "replace").strip()
                         raise FetchError(
                             f"HTTP {response.status}: {' '.join(body.split())[:160]}",

@@ -27,6 +27,8 @@ class HttpSettings(BaseModel):
         "clinicaltrials.gov": 0.7,
         "www.ebi.ac.uk": 5.0,
         "www.nccih.nih.gov": 1.0,
+        # Crossref's answers say `x-rate-limit-limit: 5`, `x-rate-limit-interval: 1s`
+        "api.crossref.org": 5.0,
     }
     default_rate_limit: float = Field(default=2.0, gt=0)
     # wall-clock budgets: one request (all of its body), one source's whole run

@@ -32,6 +32,7 @@ from digest.views import (
     ConditionView,
     DigestView,
     SiteView,
+    StudyView,
     digest_from_json,
     digest_to_json,
 )
@@ -132,3 +133,35 @@ def _claims_panel(policy: ClaimsPolicy, condition: str) -> ClaimsPanel | None:
         citations=tuple(ClaimsCitation(c.title, c.url, c.date_read) for c in panel.citations),
         disclaimer=panel.disclaimer,
     )
+
+
+def with_current_status(site: SiteView) -> SiteView:
+    """Archived issues show each study's status as it is now: a study retracted, of
+    concern or corrected after an issue carried it gets its flag on that issue's page
+    too (the re-check's banner "on every page"). The copies as mailed (`/sent/`) stay
+    exactly as they were sent."""
+    current = {s.slug: s for s in site.studies}
+
+    def now(view: StudyView) -> StudyView:
+        found = current.get(site.slug_aliases.get(view.slug, view.slug))
+        if found is None:
+            return view
+        return dataclasses.replace(
+            view,
+            retracted=found.retracted,
+            has_erratum=found.has_erratum,
+            notices=found.notices,
+            standing=found.standing,
+        )
+
+    digests = tuple(
+        dataclasses.replace(
+            d,
+            sections=tuple(
+                dataclasses.replace(section, studies=tuple(now(s) for s in section.studies))
+                for section in d.sections
+            ),
+        )
+        for d in site.digests
+    )
+    return dataclasses.replace(site, digests=digests)

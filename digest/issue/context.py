@@ -7,28 +7,28 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from digest.config import Settings, Topic
-
-if TYPE_CHECKING:
-    pass
-from digest.facts import LINK_NOTICE_KINDS, NOTICE_KINDS, find_pmid_in_url
+from digest.facts import WORDING, NoticeType, find_pmid_in_url, standing
+from digest.facts import NoticeData as _Notice
+from digest.issue.corrections import week_corrections
 from digest.issue.rank import Rankable, rank, split_corrections
 from digest.model import FetchRun, Record, Study, StudyLink
 from digest.sources import traits_of
-from digest.sources.changes import NOTICE_KIND_OF_LABEL
 from digest.store import digests as q
+from digest.store import recheck as rq
+from digest.store.recheck_tables import StudyNotice
 from digest.views import (
     Arm,
     ChangeView,
     ConditionSection,
-    CorrectionView,
     DigestView,
     Link,
+    NoticeRef,
     RegistrationView,
     RelatedRef,
     ResultsPaper,
@@ -117,6 +117,7 @@ def study_view(
     related: tuple[RelatedRef, ...],
     settings: Settings,
     papers: dict[str, Study] | None = None,
+    notices: Sequence[StudyNotice] = (),
 ) -> StudyView:
     topics, zone = settings.topics, ZoneInfo(settings.timezone)
     primary = next((r for r in records if r.id == study.primary_record_id), None)
@@ -168,7 +169,37 @@ def study_view(
         pages=extra.get("pages"),
         feed_key=f"study/{study.id}",
         registration=registration,
+        notices=tuple(_notice_ref(n, zone) for n in notices),
+        standing=standing([_as_data(n) for n in notices]),
     )
+
+
+def _as_data(row: StudyNotice) -> _Notice:
+    return _Notice(kind=cast(NoticeType, row.kind), doi=row.notice_doi, pmid=row.notice_pmid)
+
+
+def _notice_ref(row: StudyNotice, zone: ZoneInfo) -> NoticeRef:
+    wording = WORDING[cast(NoticeType, row.kind)]
+    data = _as_data(row)
+    return NoticeRef(
+        kind=row.kind,
+        label=wording.label,
+        sentence=wording.sentence,
+        dated=row.notice_date,
+        url=data.url,
+        asserted_by=row.asserted_by,
+        first_seen=row.first_seen_at.astimezone(zone).date(),
+    )
+
+
+def _links_by_study(links: list[StudyLink]) -> dict[int, list[StudyLink]]:
+    """Each study's links (either end), in the given order: read once, so building N
+    views does not scan every link N times."""
+    by_study: dict[int, list[StudyLink]] = {}
+    for link in links:
+        for end in {link.from_study_id, link.to_study_id}:
+            by_study.setdefault(end, []).append(link)
+    return by_study
 
 
 def _related(
@@ -198,9 +229,16 @@ def study_views(session: Session, studies: list[Study], settings: Settings) -> d
         for paper in session.exec(select(Study).where(col(Study.pmid).in_(sorted(pmids)))):
             if paper.pmid:
                 papers[paper.pmid] = paper
+    found = rq.notices_by_work(session, {w for s in studies for w in rq.works_of(s)})
+    by_study = _links_by_study(links)
     return {
         s.id or 0: study_view(
-            s, records.get(s.id or 0, []), _related(s.id or 0, links, others), settings, papers
+            s,
+            records.get(s.id or 0, []),
+            _related(s.id or 0, by_study.get(s.id or 0, []), others),
+            settings,
+            papers,
+            [n for w in rq.works_of(s) for n in found.get(w, [])],
         )
         for s in studies
     }
@@ -258,8 +296,8 @@ def build_digest_view(
             grouped.items(), key=lambda kv: (place.get(kv[0].slug, 999), kv[0].slug)
         )
     )
-    corrections = _corrections(
-        session, settings, week, start, end, [by_slug[p.slug] for p in pinned]
+    corrections = week_corrections(
+        session, settings, week, start, end, [by_slug[p.slug] for p in pinned], study_views
     )
     registrations, guidance = _changes(session, start, end, ZoneInfo(settings.timezone))
     return DigestView(
@@ -274,58 +312,15 @@ def build_digest_view(
         corrections=corrections,
         health=_health(session, start, end),
         out_of_scope_count=len(new) - len(in_scope),
+        recheck_ran=_recheck_ran(session, built_at),
     )
 
 
-def _corrections(
-    session: Session,
-    settings: Settings,
-    week: str,
-    start: datetime,
-    end: datetime,
-    new_retracted: list[StudyView],
-) -> tuple[CorrectionView, ...]:
-    """Retractions/errata found this week for studies already sent, plus new retracted ones."""
-    sent = q.weeks_sent_before(session, week)
-    flagged: dict[int, tuple[str, str | None, str | None]] = {}
-    for change, record in q.changes_between(session, start, end):
-        notices = change.diff.get("notices") or []
-        if record.study_id and notices:
-            kinds = {NOTICE_KIND_OF_LABEL.get(n) for n in notices}
-            kind = next((k for k in NOTICE_KINDS if k in kinds), "erratum")
-            flagged.setdefault(record.study_id, (kind, None, None))
-    for notice in q.studies_first_seen(session, start, end):
-        if notice.design != "notice" or notice.id is None:
-            continue
-        for link in q.links_touching(session, [notice.id]):
-            if link.from_study_id == notice.id and link.kind in LINK_NOTICE_KINDS:
-                flagged.setdefault(
-                    link.to_study_id, (LINK_NOTICE_KINDS[link.kind], notice.slug, notice.title)
-                )
-    targets = q.studies_by_id(session, set(flagged))
-    views = study_views(session, list(targets.values()), settings)
-    old_slugs: dict[str, set[str]] = defaultdict(set)  # current slug -> slugs it had before
-    for old, current in q.slug_aliases(session).items():
-        old_slugs[current].add(old)
-    monday = start.astimezone(ZoneInfo(settings.timezone)).date()
-    items = []
-    for sid, (kind, slug, title) in sorted(flagged.items()):
-        if sid not in views:
-            continue
-        weeks = sorted(sent[s] for s in {views[sid].slug, *old_slugs[views[sid].slug]} if s in sent)
-        if weeks:  # only studies an earlier issue carried, under whatever slug it had then
-            items.append(
-                CorrectionView(
-                    kind=kind,
-                    study=views[sid],
-                    noted_on=monday,
-                    notice_slug=slug,
-                    notice_title=title,
-                    first_sent_week=weeks[0],
-                )
-            )
-    items += [CorrectionView(kind="retraction", study=v, noted_on=monday) for v in new_retracted]
-    return tuple(items)
+def _recheck_ran(session: Session, built_at: datetime) -> datetime | None:
+    run = rq.last_run(session, before=built_at)
+    if run is None:
+        return None
+    return run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
 
 
 def _changes(

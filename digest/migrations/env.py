@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import digest.desk.tables
 import digest.model
+import digest.store.recheck_tables
 import digest.studies.index_tables  # noqa: F401  (the study index tables)
 
 target_metadata = SQLModel.metadata

@@ -6,6 +6,7 @@ render_digest_email_html(digest, settings, unsubscribe_url) -> str
 render_digests_feed(site) -> bytes            /feed.xml
 render_condition_feed(site, condition) -> bytes
 build_site(site) -> dict[str, bytes]          every file of the web archive
+site_pages(site, fragments) -> Iterator[PageSpec]   the same, page by page, rendered lazily
 vancouver(study), ama(study) -> str; to_ris/to_bibtex/to_csl_json(studies) -> str
 """
 

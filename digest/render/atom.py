@@ -7,6 +7,7 @@ first_seen), never from the clock, so two builds of the same data are byte-ident
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from typing import Any
@@ -42,9 +43,12 @@ def _el(parent: Element, name: str, text: str | None = None, **attributes: str) 
     return element
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _xml_text(text: str) -> str:
     """Text XML 1.0 can hold: control characters other than tab/newline dropped."""
-    return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
+    return _NOT_XML.sub("", text)
 
 
 def _feed(

@@ -15,6 +15,7 @@ from digest.render import sanitize
 from digest.render.glossary import glossary_anchor
 from digest.render.labels import (
     arm_label,
+    asserted_text,
     badge_label,
     conclusion_direction,
     design_label,
@@ -28,7 +29,7 @@ from digest.render.labels import (
     shows_n,
     study_links,
 )
-from digest.render.provenance import failure_notice, how_made_line, source_label
+from digest.render.provenance import failure_notice, how_made_line, recheck_line, source_label
 from digest.render.registry import (
     enrolment_text,
     registry_summary,
@@ -69,6 +70,7 @@ class _Helpers:
     sample_size: Callable[[int | None], str] = sample_size_text
     badge: Callable[[str], str] = badge_label
     related: Callable[[str], str] = related_label
+    asserted: Callable[[str], str] = asserted_text
     design_label: Callable[[StudyView], str] = design_label
     tier: Callable[[StudyView], str] = design_tier
     no_results_yet: Callable[[StudyView], bool] = no_results_yet
@@ -86,6 +88,7 @@ class _Helpers:
     registry_url: Callable[[str | None], str | None] = sanitize.registry_url
     source: Callable[[str], str] = source_label
     how_made: Callable[[DigestView], str] = how_made_line
+    recheck_line: Callable[[DigestView], str | None] = recheck_line
     failure: Callable[[DigestView], str | None] = failure_notice
     gloss: Callable[[str], str | None] = glossary_anchor
     direction: Callable[[StudyView], Direction] = conclusion_direction

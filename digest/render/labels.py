@@ -33,6 +33,11 @@ RELATED_LABELS = {
     "secondary-analysis": "Secondary analysis",
     "erratum": "Erratum",
     "retraction": "Retraction notice",
+    "withdrawal": "Withdrawal notice",
+    "correction": "Correction notice",
+    "expression-of-concern": "Expression of concern",
+    "new-version": "New version",
+    "reinstatement": "Retraction reversed",
     "retracts": "Retracts",
     "corrects": "Corrects",
     "comment": "Comment",
@@ -141,6 +146,21 @@ def badge_label(slug: str) -> str:
 
 def related_label(kind: str) -> str:
     return RELATED_LABELS.get(kind, kind.replace("-", " ").capitalize())
+
+
+_ASSERTERS = {
+    "publisher": "the publisher",
+    "retraction-watch": "Retraction Watch (through Crossref)",
+    "pubmed": "PubMed",
+    "europepmc": "Europe PMC",
+    "crossref": "Crossref",
+}
+
+
+def asserted_text(asserted_by: str) -> str:
+    """Who records a notice, in words: 'the publisher and Retraction Watch (through Crossref)'."""
+    names = [_ASSERTERS.get(a, a) for a in asserted_by.split("+") if a]
+    return " and ".join(names) or "its source"
 
 
 def design_label(study: StudyView) -> str:

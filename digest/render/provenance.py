@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
+from digest.render.wording import day_text
+from digest.sources import traits_of
 from digest.views import DigestView
 
-SOURCE_LABELS = {
-    "pubmed": "PubMed",
-    "pubmed_rss": "PubMed (saved search feed)",
-    "clinicaltrials": "ClinicalTrials.gov (trial registry)",
-    "europepmc": "Europe PMC",
-    "nccih": "NCCIH (US National Center for Complementary and Integrative Health)",
-    "rss": "a journal's news feed",
-    "library": "the clinic's own reference library",
-    "import": "an imported reference list",
-}
+# names that are no source kind's records; each kind's own label is in its traits
+OTHER_LABELS = {"library": "the clinic's own reference library"}
 
 
 def source_label(source: str) -> str:
-    return SOURCE_LABELS.get(source, source)
+    """A source (a record's `source` value, or a health entry's) in a reader's words."""
+    return traits_of(source).label or OTHER_LABELS.get(source, source)
 
 
 def how_made_line(digest: DigestView) -> str:
@@ -68,3 +65,18 @@ def failure_notice(digest: DigestView) -> str | None:
             "again."
         )
     return None
+
+
+def recheck_line(digest: DigestView) -> str | None:
+    """When the studies of earlier issues were last re-checked (None: never, or a digest
+    built before the re-check existed)."""
+    ran = digest.recheck_ran
+    if ran is None:
+        return None
+    when = ran.astimezone(UTC)
+    return (
+        "Every study an earlier issue carried is re-checked daily for retractions, "
+        "expressions of concern and corrections (Crossref, including Retraction Watch's "
+        f"data, and PubMed); the last re-check ran on {day_text(when.date())} at "
+        f"{when:%H:%M} UTC."
+    )

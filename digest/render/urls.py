@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from urllib.parse import quote
 
 
@@ -12,7 +13,7 @@ class Urls:
     returns None for the others so no page links to a page that does not exist.
     """
 
-    def __init__(self, base: str, known_studies: frozenset[str] | None = None) -> None:
+    def __init__(self, base: str, known_studies: Container[str] | None = None) -> None:
         self.base = base
         self.known_studies = known_studies
 

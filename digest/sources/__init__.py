@@ -32,7 +32,9 @@ KINDS: dict[str, SourceKind] = {
 IMPORT_FORMATS: dict[str, ImportFormat] = {fmt.name: fmt for fmt in FORMATS}
 
 # Records no fetcher produced: a clinic's imported library, and unknown sources.
-IMPORT_TRAITS = SourceTraits(record_sources=("import",), precedence=5)
+IMPORT_TRAITS = SourceTraits(
+    record_sources=("import",), label="an imported reference list", precedence=5
+)
 _DEFAULT_TRAITS = SourceTraits(record_sources=(), precedence=3)
 
 

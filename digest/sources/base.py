@@ -11,9 +11,10 @@ request (ids to fetch, the next cursor) may call the pure parser itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from digest.errors import ParseError, redact
@@ -148,6 +149,10 @@ class ImportFormat:
     parse: Callable[[bytes], ParseResult]
     suffixes: tuple[str, ...] = ()
     sniff: Callable[[bytes], bool] | None = None
+    # Formats of bulk files (PubMed XML) read a file of any size in batches, in flat
+    # memory: (path, batch size) -> per batch, a standalone payload that `parse` reads
+    # back to the same result, and that result.
+    stream: Callable[[Path, int], Iterator[tuple[bytes, ParseResult]]] | None = None
 
 
 def page_from(response: Response, context: Context | None = None) -> FetchedPage:

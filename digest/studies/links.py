@@ -94,7 +94,8 @@ def _link_references(linker: Linker, run: Run[K]) -> None:
                         linker.link(own, target, effect.link, f"{evidence} {relation}")
                         _flag(linker, target, effect.flag)
             else:
-                _flag(linker, own, effect.flag)
+                if not (effect.flag == "retracted" and facts.retraction_reversed(record)):
+                    _flag(linker, own, effect.flag)
                 for source in linker.clusters_of(reference.ids):
                     if source != own:
                         linker.link(source, own, effect.link, f"{evidence} {relation}")
@@ -215,3 +216,18 @@ def link_all(linker: Linker, run: Run[K], ordered: Sequence[Sequence[int]]) -> N
     _link_references(linker, run)
     _link_notices(linker, run, title_index)
     _link_trials(linker, run, protocol_clusters)
+    _lift_reversed(linker, run)
+
+
+def _lift_reversed(linker: Linker, run: Run[K]) -> None:
+    """A retraction one record reports is lifted when the study's records together name
+    a later reinstatement (PubMed may still type it "Retracted Publication" while Crossref
+    carries the retraction of the retraction)."""
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, cluster in enumerate(linker.cluster_index):
+        if cluster in linker.retracted:
+            members[cluster].append(i)
+    for cluster, group in members.items():
+        notices = facts.merge_notices(n for i in group for n in facts.notices_of(run.records[i]))
+        if facts.is_reinstated(notices):
+            linker.retracted.discard(cluster)

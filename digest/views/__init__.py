@@ -28,6 +28,7 @@ from digest.views.site import ClaimsCitation, ClaimsPanel, ConditionView, SiteSe
 from digest.views.study import (
     Arm,
     Link,
+    NoticeRef,
     RegistrationView,
     RelatedRef,
     ResultsPaper,
@@ -51,6 +52,7 @@ __all__ = [
     "Design",
     "DigestView",
     "Link",
+    "NoticeRef",
     "RegistrationView",
     "RelatedRef",
     "ResultsPaper",

@@ -30,6 +30,10 @@ class CorrectionView:
     notice_slug: str | None = None
     notice_title: str | None = None
     first_sent_week: str | None = None  # the digest that carried the study, e.g. 2026-W45
+    # from the re-check: the notice's own date and link, and who asserts it
+    notice_date: str | None = None
+    notice_url: str | None = None
+    asserted_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,8 @@ class DigestView:
     # a monthly issue ("2026-11"): the month's sent weekly items, for monthly subscribers;
     # `week` is then its ledger key "2026-M11" and the wording says "this month"
     month: str | None = None
+    # when the re-check of studies already sent last finished before this was built
+    recheck_ran: datetime | None = None
 
     @property
     def span(self) -> str:

@@ -20,6 +20,7 @@ class SiteSettings:
     tag_authority: str  # "digest.example.org,2026": minted once, never changed
     recent_weeks_on_home: int = 8
     language: str = "en"
+    postal_address: str | None = None  # email.postal_address: one line in the email footer
 
     @property
     def base_url(self) -> str:

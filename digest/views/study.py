@@ -114,6 +114,23 @@ class StaffTake:
     week: str | None = None  # the issue that carried it
 
 
+# --------------------------------------------------------------------------- notices
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRef:
+    """A notice about a study the re-check found (digest.facts.notices): its kind, its
+    words, its own date and link, who asserts it, when the digest first saw it."""
+
+    kind: str  # digest.facts.NOTICE_TYPES
+    label: str  # "Retracted", "Expression of concern", ...
+    sentence: str
+    dated: str | None = None  # the notice's own date, as its source gave it
+    url: str | None = None  # the notice itself (doi.org or PubMed)
+    asserted_by: str = "publisher"
+    first_seen: date | None = None
+
+
 # --------------------------------------------------------------------------- studies
 
 
@@ -161,3 +178,7 @@ class StudyView:
     registration: RegistrationView | None = None
     # the clinic's note and label from the issue that carried it (None: staff said nothing)
     take: StaffTake | None = None
+    # notices the re-check found (retraction, concern, correction, ...), oldest first, and
+    # the one the banner leads with (digest.facts.standing); None: no notice known
+    notices: tuple[NoticeRef, ...] = ()
+    standing: str | None = None

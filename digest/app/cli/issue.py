@@ -23,7 +23,7 @@ def cmd_build(ctx: Context) -> int:
 
 def cmd_site(ctx: Context) -> int:
     out_dir = ctx.args.out or Path(ctx.settings.digest.output_dir) / "site"
-    written = operations.run_site(ctx.settings, ctx.engine(), out_dir=out_dir)
+    written = operations.run_site(ctx.settings, ctx.engine(), out_dir=out_dir, full=ctx.args.full)
     print(f"site in {out_dir}: {len(written)} file(s) written or changed", file=ctx.out)
     return EXIT_OK
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # argparse's subparsers type is private and generic only to t
 # import the parsers; tests/test_cli.py checks this list against digest.sources.
 PARSE_KINDS = (
     *("pubmed", "clinicaltrials", "europepmc", "pubmed_rss", "rss", "nccih", "crossref"),
-    *("jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy"),
+    *("jsonl", "ris", "bibtex", "medline", "clinicaltrials-legacy", "pubmed-xml"),
 )
 
 
@@ -140,6 +140,12 @@ def add_issue_parsers(sub: _Sub) -> None:
 
     site = _add(sub, "site", "issue:cmd_site", "render the static web archive")
     site.add_argument("--out", type=Path, help="folder (default: <digest.output_dir>/site)")
+    site.add_argument(
+        "--full",
+        action="store_true",
+        help="render every page again, not only those whose inputs changed since the last "
+        "build (after editing a template by hand, or to check: the result is the same)",
+    )
 
     send = _add(
         sub,
@@ -228,6 +234,24 @@ def add_service_parsers(sub: _Sub) -> None:
         default=3,
         metavar="N",
         help="exit 1 when a source failed its last N runs (default 3)",
+    )
+
+    recheck = _add(
+        sub,
+        "recheck",
+        "recheck:cmd_recheck",
+        "re-check every study an issue carried against Crossref (DOI) and PubMed (PMID) for "
+        "retractions, concerns and corrections; banner, corrections section, correction email",
+    )
+    recheck.add_argument(
+        "--doi",
+        action="append",
+        default=[],
+        metavar="DOI",
+        help="also check this DOI now, watched or not (repeatable)",
+    )
+    recheck.add_argument(
+        "--no-site", action="store_true", help="do not re-render the site after a change"
     )
 
     schedule = _add(
@@ -325,7 +349,10 @@ def add_desk_parsers(sub: _Sub) -> None:
         help="at most N 'changes the picture' labels a week (default 1)",
     )
     desk.add_argument("--session-hours", type=float, default=8.0, help="sign-in lasts this long")
-    desk.add_argument("--postal-address", help="the postal address line of the page footer")
+    desk.add_argument(
+        "--postal-address",
+        help="the postal address line of the page footer (default: email.postal_address)",
+    )
     bounces = _add(
         sub,
         "bounces",

@@ -11,7 +11,13 @@ from digest.app.cli.context import Context
 from digest.app.cli.exits import EXIT_FAILED, EXIT_OK, UsageError
 from digest.app.demo import run_demo
 from digest.app.firstrun import STARTER_CONFIG
-from digest.app.schedule.jobs import describe_jobs, format_job_list
+from digest.app.recheck_clock import recheck_alarm, render_clock
+from digest.app.schedule.jobs import (
+    RECHECK_JOB_ID,
+    describe_jobs,
+    format_job_list,
+    next_fire_times,
+)
 from digest.app.schedule.service import run_scheduler
 from digest.app.screenshots import take_screenshots
 from digest.app.serve import serve
@@ -41,7 +47,12 @@ def cmd_status(ctx: Context) -> int:
         verb = "waiting" if why.startswith("waiting") else "held"
         shown = why.removeprefix("waiting for ") if verb == "waiting" else why
         print(f"weekly send: {week} {verb}: {shown}", file=ctx.out)
-    return EXIT_FAILED if any(s.alarm for s in statuses) else EXIT_OK
+    nexts = next_fire_times(ctx.settings, utcnow())
+    render_clock(engine, nexts.get(RECHECK_JOB_ID), ctx.out)
+    recheck_failing = ctx.settings.recheck.enabled and recheck_alarm(engine, ctx.args.fail_after)
+    if recheck_failing:
+        print(f"re-check: ALARM: failed its last {ctx.args.fail_after} runs", file=ctx.out)
+    return EXIT_FAILED if recheck_failing or any(s.alarm for s in statuses) else EXIT_OK
 
 
 def cmd_schedule(ctx: Context) -> int:

@@ -111,7 +111,7 @@ def cmd_desk(ctx: Context) -> int:
         send_mail=send_mail,
         unsubscribe_path=unsubscribe_path,
         list_id=list_id,
-        postal_address=args.postal_address,
+        postal_address=args.postal_address or settings.email.postal_address,
         max_labels=args.labels_per_week,
         session_max_age=timedelta(hours=args.session_hours),
     )

@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
-from digest.app.schedule.jobs import WEEKLY_JOB_ID, job_specs, trigger_of, zone_of
+from digest.app.schedule.jobs import (
+    RECHECK_JOB_ID,
+    WEEKLY_JOB_ID,
+    job_specs,
+    trigger_of,
+    zone_of,
+)
 from digest.config import Settings
 from digest.cron import crontab_trigger, previous_fire_time
 from digest.weeks import last_complete_week
@@ -27,6 +33,7 @@ def catch_up_reasons(
     *,
     fetch_grace: timedelta = FETCH_CATCH_UP_GRACE,
     weekly_grace: timedelta = WEEKLY_CATCH_UP_GRACE,
+    last_recheck: datetime | None = None,
 ) -> list[tuple[str, str]]:
     """(job id, why) for each job to run once at start; see `plan_catch_up`."""
     zone = zone_of(settings)
@@ -43,10 +50,13 @@ def catch_up_reasons(
         return [(WEEKLY_JOB_ID, f"{week} has no digest; its run was due {missed:%Y-%m-%d %H:%M}")]
     out = []
     for spec in job_specs(settings):
-        if spec.source is None or not spec.enabled:
+        # the re-check is caught up only once it has run at all (the first one waits for
+        # its time: the watch list of a new install is empty anyway)
+        recheck = spec.id == RECHECK_JOB_ID and last_recheck is not None
+        if (spec.source is None and not recheck) or not spec.enabled:
             continue
         missed = previous_fire_time(trigger_of(spec, settings), local_now, fetch_grace)
-        last = last_runs.get(spec.source)
+        last = last_recheck if recheck else last_runs.get(spec.source or "")
         if missed is not None and (last is None or last < missed):
             since = f"last run {last:%Y-%m-%d %H:%M %Z}" if last else "never run"
             out.append((spec.id, f"run due {missed:%Y-%m-%d %H:%M} was missed ({since})"))

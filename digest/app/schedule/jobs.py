@@ -14,6 +14,7 @@ from digest.cron import crontab_trigger
 
 WEEKLY_JOB_ID = "weekly"
 REVIEW_JOB_ID = "review"  # digest.review: required: the reminder and the deadline send
+RECHECK_JOB_ID = "recheck"  # the daily re-check of studies already sent
 FETCH_JOB_PREFIX = "fetch:"
 
 
@@ -58,6 +59,17 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             what=f"fetch all, build week, site, {email}",
             enabled=True,
             key="digest.schedule",
+        )
+    )
+    mails = {"off": "", "serious": ", correction email (serious)", "all": ", correction email"}
+    specs.append(
+        JobSpec(
+            id=RECHECK_JOB_ID,
+            cron=settings.recheck.schedule,
+            what="re-check sent studies (Crossref, PubMed), banners, site"
+            + mails[settings.recheck.email],
+            enabled=settings.recheck.enabled,
+            key="recheck.schedule",
         )
     )
     if settings.digest.review == "required" and settings.email.send:

@@ -29,11 +29,18 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
 from digest.app.schedule.catch_up import catch_up_reasons
-from digest.app.schedule.jobs import REVIEW_JOB_ID, job_specs, trigger_of, zone_of
+from digest.app.schedule.jobs import (
+    RECHECK_JOB_ID,
+    REVIEW_JOB_ID,
+    job_specs,
+    trigger_of,
+    zone_of,
+)
 from digest.app.schedule.wrappers import JobFunctions, unless_stopping
 from digest.config import Settings
 from digest.model import utcnow
 from digest.store.locks import acquire_scheduler_lock
+from digest.store.recheck import last_recheck_start
 from digest.store.runs import built_weeks, last_fetch_starts
 
 # every scheduler module logs under one name: what operators filter the job lines by
@@ -106,6 +113,8 @@ def build_scheduler(
             if spec.source is not None
             else jobs.review
             if spec.id == REVIEW_JOB_ID
+            else jobs.recheck
+            if spec.id == RECHECK_JOB_ID
             else jobs.weekly
         )
         args = [config, database_url] + ([spec.source] if spec.source else [])
@@ -166,6 +175,7 @@ class SchedulerService:
                 last_fetch_starts(self.engine),
                 built_weeks(self.engine),
                 self.clock(),
+                last_recheck=last_recheck_start(self.engine),
             )
             for job_id, why in reasons:
                 log.info(

@@ -19,7 +19,13 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 
 from digest.app import operations
-from digest.app.schedule.jobs import REVIEW_JOB_ID, WEEKLY_JOB_ID, fetch_job_id, zone_of
+from digest.app.schedule.jobs import (
+    RECHECK_JOB_ID,
+    REVIEW_JOB_ID,
+    WEEKLY_JOB_ID,
+    fetch_job_id,
+    zone_of,
+)
 from digest.config import Settings, load_settings
 from digest.errors import DigestError
 from digest.model import utcnow
@@ -194,6 +200,37 @@ def review_job(config_path: str, database_url: str) -> None:
     )
 
 
+def recheck_job(config_path: str, database_url: str) -> None:
+    """The daily re-check of studies already sent (digest.app.recheck); logs one line."""
+    started = time.monotonic()
+    report = _run_job(
+        RECHECK_JOB_ID,
+        RECHECK_JOB_ID,
+        started,
+        lambda: _with_loaded(
+            config_path,
+            database_url,
+            lambda settings, engine: operations.run_recheck(settings, engine, utcnow()),
+        ),
+    )
+    if report is None:
+        return
+    errors = "; ".join(report.failed)
+    _log_job(
+        RECHECK_JOB_ID,
+        RECHECK_JOB_ID,
+        started,
+        "ok" if report.ok else "failed",
+        fetched=report.fetched,
+        new=len(report.new_notices),
+        level=logging.INFO if report.ok else logging.WARNING,
+        detail=f"{report.checked} checked in {report.requests} requests, "
+        f"{len(report.new_notices)} new notice(s), {report.emails} email(s)"
+        + (f", failed: {errors}" if errors else ""),
+        **({"error": errors} if errors else {}),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class JobFunctions:
     """What the scheduled jobs call; tests swap these for fakes."""
@@ -201,6 +238,7 @@ class JobFunctions:
     fetch: Callable[[str, str, str], object] = fetch_job
     weekly: Callable[[str, str], object] = weekly_job
     review: Callable[[str, str], object] = review_job
+    recheck: Callable[[str, str], object] = recheck_job
 
 
 def unless_stopping(

@@ -38,6 +38,8 @@ _UPDATE_KINDS = {
     "corrigendum": ("erratum-for", "erratum-in"),
     "expression_of_concern": ("concern-for", "concern-in"),
     "new_version": ("update-of", "updated-in"),
+    # a retraction retracted in turn (Retraction Watch's "Reinstatement")
+    "reinstatement": ("reinstatement-of", "reinstated-by"),
 }
 # `relation` types that are versions of one work
 _RELATION_KINDS = {"is-preprint-of": "preprint-of", "has-preprint": "has-preprint"}

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 from digest.model import ParseResult
 from digest.sources.base import ImportFormat
 from digest.sources.clinicaltrials.parse_legacy import parse_ctgov_legacy_xml
-from digest.sources.imports.library import parse_bibtex, parse_jsonl, parse_ris
+from digest.sources.imports.library import SOURCE, parse_bibtex, parse_jsonl, parse_ris
 from digest.sources.pubmed.medline import parse_medline
+from digest.sources.pubmed.parse_efetch import iter_efetch, parse_efetch
 
 
 def _text_head(head: bytes) -> bytes:
@@ -16,6 +20,17 @@ def _text_head(head: bytes) -> bytes:
 
 def _medline(payload: bytes) -> ParseResult:
     return parse_medline(payload)
+
+
+def _pubmed_xml(payload: bytes) -> ParseResult:
+    return parse_efetch(payload, SOURCE)
+
+
+def _pubmed_xml_batches(path: Path, batch_size: int) -> Iterator[tuple[bytes, ParseResult]]:
+    """A PubMed XML file (an EFetch export, a baseline or update file, plain or .gz) in
+    batches; each batch's payload is its own PubmedArticleSet (see iter_efetch)."""
+    for batch in iter_efetch(path, SOURCE, batch_size=batch_size, keep_xml=True):
+        yield batch.xml or b"", batch.parsed
 
 
 FORMATS = (
@@ -32,5 +47,12 @@ FORMATS = (
     ),
     ImportFormat(
         "clinicaltrials-legacy", parse_ctgov_legacy_xml, (), lambda h: b"<clinical_study" in h
+    ),
+    ImportFormat(
+        "pubmed-xml",
+        _pubmed_xml,
+        (),  # .xml is every XML format's suffix: recognised by its root
+        lambda h: b"<PubmedArticleSet" in h,
+        stream=_pubmed_xml_batches,
     ),
 )

@@ -10,10 +10,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from digest.model import ParseResult
-from digest.sources.pubmed.parse_efetch import parse_efetch
+from digest.sources.pubmed.parse_efetch import EfetchBatch, iter_efetch, parse_efetch
 from digest.sources.pubmed.parse_esearch import ESearchResult, parse_esearch
 
-__all__ = ["ESearchResult", "parse_efetch", "parse_esearch", "parse_pubmed"]
+__all__ = [
+    "ESearchResult",
+    "EfetchBatch",
+    "iter_efetch",
+    "parse_efetch",
+    "parse_esearch",
+    "parse_pubmed",
+]
 
 
 def parse_pubmed(
