@@ -54,6 +54,17 @@ def _write_records(folder: Path, stored: int) -> Path:
     return path
 
 
+def _write_records_apart(folder: Path, stored: int) -> Path:
+    """`_write_records` in a process of its own. Linux carries a process's peak RSS over
+    fork + exec into the child's ru_maxrss, so a parent that built the scaled set (~280 MB
+    at 100k) would lend every phase that peak: the parent stays small instead."""
+    command = [sys.executable, "-m", "bench.bench_scale", "--write", str(folder), str(stored)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"writing {stored:,} records failed:\n{done.stderr[-3000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 def _load(path: Path, part: str) -> Iterator[Any]:
     """The records of one part, read as they are saved (the archive is never all in memory)."""
     from digest.model import RecordData
@@ -196,7 +207,7 @@ def run(
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for size in sizes:
-            path = _write_records(folder, size)
+            path = _write_records_apart(folder, size)
             for db in dbs:
                 for mode in modes:
                     url, drop = _database(db, folder, f"{db}-{size}-{mode}")
@@ -305,6 +316,9 @@ def _print_table(rows: Sequence[dict[str, Any]]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else list(argv)
+    if args_list[:1] == ["--write"]:
+        print(_write_records(Path(args_list[1]), int(args_list[2])))
+        return 0
     if args_list[:1] == ["--child"]:
         phase, mode, url, path = args_list[1:5]
         print(json.dumps(child(phase, mode, url, Path(path))))

@@ -266,7 +266,8 @@ def save_outcome(
 ) -> SaveSummary:
     """Store one successful source run and its new cursor (no commit).
 
-    Rows are looked up in bulk and flushed once, so the cost stays near-linear in the
+    Rows are looked up in bulk, stored rows updated in one flush and new ones inserted
+    with multi-row INSERTs (no ORM object each), so the cost stays near-linear in the
     number of records; a record reported twice in one run is saved once, last word wins.
     """
     now = now or utcnow()
