@@ -12,6 +12,7 @@ retracted. The genuine Crossref payloads are exercised in tests/test_recheck_cro
 
 from __future__ import annotations
 
+import dataclasses
 import email
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -29,6 +30,7 @@ from digest.app.recheck_clock import correction_clock, render_clock
 from digest.app.recheck_mail import send_corrections
 from digest.app.sending import send_week
 from digest.app.weekly import build_week
+from digest.desk.subscribe import Preferences, set_preferences
 from digest.http.client import Http
 from digest.http.politeness import RateLimiter
 from digest.issue.assemble import assemble_week
@@ -121,7 +123,9 @@ def messages(recorder: Recorder) -> list[EmailMessage]:
     return [m for m in parsed if isinstance(m, EmailMessage)]
 
 
-def send_week_46(settings: Any, engine: Engine, port: int, *studies: RecordData) -> None:
+def send_week_46(
+    settings: Any, engine: Engine, port: int, *studies: RecordData, expect_sent: int = 1
+) -> None:
     store_as_fetched(settings, engine, list(studies), now=W46)
     fetched(engine, W46)
     with Session(engine) as session:
@@ -129,7 +133,7 @@ def send_week_46(settings: Any, engine: Engine, port: int, *studies: RecordData)
         session.commit()
     build_week(settings, engine, "2026-W46", out_dir=None, now=SENT)
     report = send_week(settings, engine, "2026-W46", env=env(port), now=SENT)
-    assert report.sent == ["early@clinic.example.org"]
+    assert "early@clinic.example.org" in report.sent and len(report.sent) == expect_sent
     with Session(engine) as session:  # joins after the W46 issue: it never got the study
         deliveries.add_subscriber(session, "late@clinic.example.org", now=SENT)
         session.commit()
@@ -239,6 +243,42 @@ def test_no_correction_email_once_an_issue_listed_the_correction(
     assert len(recorder.messages) == 3  # W46 to one reader, W47 to both; no correction
     (clock,) = correction_clock(db_engine)
     assert clock.told_how == "issue 2026-W47" and clock.told == W47_SENT
+
+
+def test_no_correction_email_to_a_reader_whose_own_copy_left_the_study_out(
+    db_engine: Engine,
+    database_url: str,
+    replay: Any,
+    tmp_path: Path,
+    smtp_server: tuple[Recorder, int],  # noqa: F811
+) -> None:
+    recorder, port = smtp_server
+    server = replay(
+        [work_route(1, "handmade_crossref_work_retracted.json"), NO_NOTICES], root=HANDMADE
+    )
+    settings = settings_for(database_url, server, tmp_path)
+    trial = handmade_study(1, "HAND-MADE TEST RECORD: electroacupuncture for chronic low back pain")
+    review = handmade_study(2, "HAND-MADE TEST RECORD: acupuncture for low back pain, a review")
+    review = dataclasses.replace(review, publication_types=["Journal Article", "Systematic Review"])
+    with Session(db_engine) as session:  # wants systematic reviews only: no trials
+        deliveries.add_subscriber(session, "reviews.only@clinic.example.org", now=W46)
+        set_preferences(
+            session, "reviews.only@clinic.example.org", Preferences(min_tier="synthesis")
+        )
+        session.commit()
+    send_week_46(settings, db_engine, port, trial, review, expect_sent=2)
+    copies = {
+        m["To"]: m.get_body(preferencelist=("plain",)).get_content() for m in messages(recorder)
+    }  # type: ignore[union-attr]
+    assert "electroacupuncture" not in copies["reviews.only@clinic.example.org"]
+    assert "electroacupuncture" in copies["early@clinic.example.org"]
+
+    report = run_recheck(settings, db_engine, now=RECHECK, http=client(settings), env=env(port))
+    assert report.ok, report.failed
+    assert [n[:2] for n in report.new_notices] == [("pmid-99999921", "retraction")]
+    assert report.emails == 1  # the trial's reader only
+    assert messages(recorder)[-1]["To"] == "early@clinic.example.org"
+    assert len(recorder.messages) == 3
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ a short message to each subscriber that issue reached, once.
 `recheck.email` (off, serious: retraction, withdrawal and expression of concern, or all:
 also corrections, new versions and reversed retractions). Only those whose issue went
 out before the notice was first seen are written to (a later issue already showed it),
-nobody once an issue listing the correction in its "corrections since last issue" has
+and only those whose own copy carried the study (their preferences, as they stand now,
+admit its conditions and design: a copy filtered to migraine never carried a back-pain
+trial), nobody once an issue listing the correction in its "corrections since last issue" has
 gone out, and never a suppressed or unsubscribed address. The ledger (`correction_delivery`, one row
 per work and kind and subscriber) is `sending` before SMTP and `sent` after, so a rerun
 mails nobody twice; a row a crash left `sending` becomes `unconfirmed`, not resent.
@@ -28,7 +30,7 @@ from sqlmodel import Session
 from digest.app.recheck_clock import issues_telling, section_kind
 from digest.app.recheck_targets import carried_by_issue, recipients
 from digest.config import Settings
-from digest.desk.subscribe import is_suppressed
+from digest.desk.subscribe import is_suppressed, subscriber_preferences, wants_design
 from digest.facts import SERIOUS, WORDING, notice_url
 from digest.model import Study, Subscriber, utcnow
 from digest.publish.mail.compose import MAIL_POLICY
@@ -127,6 +129,7 @@ def send_corrections(
         studies = rq.studies_for_works(session, {n.work for n in notices})
         issues = carried_by_issue(session)
         told = issues_telling(session)
+        preferences = subscriber_preferences(session)  # active, unsuppressed subscribers
         plan: list[tuple[StudyNotice, Study, Subscriber, str]] = []
         for notice in notices:
             study = studies.get(notice.work)
@@ -140,6 +143,9 @@ def send_corrections(
                     continue
                 if is_suppressed(session, subscriber.email):
                     continue
+                chosen = preferences.get(subscriber.email)
+                if chosen and not wants_design(chosen, study.conditions, study.design):
+                    continue  # their copy left the study out: they never read it
                 plan.append((notice, study, subscriber, week))
     if not plan:
         return 0

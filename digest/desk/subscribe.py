@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -94,12 +94,21 @@ def wants(preferences: Preferences, study: StudyView) -> bool:
     - a retracted study they would have wanted by condition is always wanted, whatever
       its design: a correction must reach the people who may have read the original.
     """
+    conditions = [tag.slug for tag in study.conditions]
+    return wants_design(preferences, conditions, study.design, retracted=study.retracted)
+
+
+def wants_design(
+    preferences: Preferences, conditions: Iterable[str], design: str, *, retracted: bool = False
+) -> bool:
+    """`wants` on a study's condition slugs and design (pure): also asks whether a copy
+    sent before a notice carried the study (`retracted=False`, as it then was)."""
     chosen = preferences.conditions
-    if chosen and not any(tag.slug in chosen for tag in study.conditions):
+    if chosen and not any(slug in chosen for slug in conditions):
         return False
-    if study.retracted or preferences.min_tier == "any":
+    if retracted or preferences.min_tier == "any":
         return True
-    tier = design_of(study.design).tier
+    tier = design_of(design).tier
     if tier not in TIER_ORDER:
         return False
     return TIER_ORDER.index(tier) <= TIER_ORDER.index(preferences.min_tier)
