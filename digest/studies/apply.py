@@ -109,6 +109,9 @@ def apply_run(
     return chosen
 
 
+_NEW_SLUG = "~new-"  # placeholder slug of a study created in this run (then its own)
+
+
 def _claim_studies(
     session: Session,
     result: DedupeResult[int],
@@ -129,7 +132,7 @@ def _claim_studies(
             study = scope.studies[free[0]]
             claimed[free[0]] = index
         else:
-            study = _new_study(f"~new-{index}", now)
+            study = _new_study(f"{_NEW_SLUG}{index}", now)
             session.add(study)
             summary.created += 1
         chosen[index] = study
@@ -162,9 +165,11 @@ def _park_slugs(
     studies: dict[int, Study],
     merged_into: dict[int, Study],
 ) -> None:
-    """Park changing slugs first so unique constraints never collide mid-way."""
+    """Park changing slugs first so unique constraints never collide mid-way. A study new
+    in this run already holds a placeholder no final slug can take (`_NEW_SLUG`): it is
+    not parked again (one UPDATE less per new study, 100k in a base import of 100k)."""
     for index, study in chosen.items():
-        if study.slug != new_slugs[index]:
+        if study.slug != new_slugs[index] and not study.slug.startswith(_NEW_SLUG):
             study.slug = f"~{study.id}"
             session.add(study)
     for sid in merged_into:
