@@ -14,7 +14,7 @@ from digest.config import Settings
 from digest.model import FetchRun, utcnow
 from digest.store import digests as q
 from digest.store.fetchlock import fetch_in_progress
-from digest.store.records import recent_runs
+from digest.store.runs import recent_runs
 from digest.views import digest_from_json
 
 

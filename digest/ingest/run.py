@@ -30,6 +30,7 @@ from digest.model import utcnow
 from digest.sources import describe_change, get_kind
 from digest.sources.base import FetchContext, FetchOutcome, SourceKind, parse_or_explain
 from digest.store import records as record_store
+from digest.store import runs
 from digest.store.fetchlock import acquire_fetch_lock
 from digest.store.lock_core import LockHeldError
 from digest.store.records import ParsedPage
@@ -119,7 +120,7 @@ def _fetch_locked(
     # short transactions: none is held open while the network is slow
     with Session(engine) as session:
         # we hold the source's lock: any run still "running" belongs to a process now gone
-        run_id = record_store.start_run(
+        run_id = runs.start_run(
             session, config.name, config.kind, started_at=now, close_running=True
         )
         cursor = record_store.load_cursor(session, config.name)
@@ -160,7 +161,7 @@ def _fetch_locked(
         result.error = redact(f"internal error: {type(exc).__name__}: {exc}")
         log.error("%s: %s", config.name, redact("".join(traceback.format_exception(exc))))
     with Session(engine) as session:
-        record_store.finish_run(
+        runs.finish_run(
             session, run_id, outcome=result.outcome, summary=result.summary, error=result.error
         )
     result.seconds = time.monotonic() - started

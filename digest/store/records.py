@@ -1,4 +1,4 @@
-"""Saving what sources said: payloads, records, changes, cursors, the run log.
+"""Saving what sources said: payloads, records, changes, cursors (the run log: runs.py).
 
 `save_outcome` stores one source run in the caller's transaction: every page's payload
 (with its parse context),
@@ -13,7 +13,7 @@ import gzip
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -21,7 +21,6 @@ from sqlmodel import Session, col, select
 
 from digest.facts import normalize_doi, normalize_nct, normalize_pmcid
 from digest.model import (
-    FetchRun,
     ParseResult,
     Payload,
     Record,
@@ -333,69 +332,3 @@ def save_cursor(
     state.cursor = dict(cursor)  # reassign: in-place JSON mutation is not tracked
     state.updated_at = now
     session.add(state)
-
-
-# ---------------------------------------------------------------------------- run log
-
-
-STALE_RUN = timedelta(hours=2)
-
-
-def start_run(
-    session: Session,
-    source_name: str,
-    kind: str,
-    started_at: datetime | None = None,
-    *,
-    close_running: bool = False,
-) -> int:
-    """Open a run-log row. Rows of this source left `running` for longer than a fetch can
-    last belong to a process that was killed: they are closed as `interrupted`. With
-    `close_running` (the caller holds the source's fetch lock, so no other process is
-    running it) every `running` row of the source is closed, whatever its age."""
-    started_at = started_at or utcnow()
-    query = select(FetchRun).where(FetchRun.source == source_name, FetchRun.outcome == "running")
-    if not close_running:
-        query = query.where(col(FetchRun.started_at) < started_at - STALE_RUN)
-    for stale in session.exec(query):
-        stale.outcome = "interrupted"
-        stale.error = "the process stopped before this run finished"
-        stale.finished_at = started_at
-        session.add(stale)
-    run = FetchRun(source=source_name, kind=kind, started_at=started_at)
-    session.add(run)
-    session.commit()
-    assert run.id is not None
-    return run.id
-
-
-def finish_run(
-    session: Session,
-    run_id: int,
-    *,
-    outcome: str,
-    summary: SaveSummary | None = None,
-    error: str | None = None,
-) -> None:
-    run = session.get(FetchRun, run_id)
-    if run is None:
-        return
-    run.finished_at = utcnow()
-    run.outcome = outcome
-    run.error = error
-    if summary is not None:
-        run.fetched, run.new, run.updated = summary.fetched, summary.new, summary.updated
-        run.unchanged, run.deleted = summary.unchanged, summary.deleted
-    session.add(run)
-    session.commit()
-
-
-def recent_runs(session: Session, source_name: str, limit: int = 10) -> list[FetchRun]:
-    return list(
-        session.exec(
-            select(FetchRun)
-            .where(FetchRun.source == source_name)
-            .order_by(col(FetchRun.started_at).desc(), col(FetchRun.id).desc())
-            .limit(limit)
-        )
-    )
