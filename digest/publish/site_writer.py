@@ -97,12 +97,20 @@ def _read_manifest(out_dir: Path) -> _Previous:
     return previous
 
 
+def _is_inside(name: str) -> bool:
+    try:
+        _check_relative(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _entry_is_sound(entry: object) -> bool:
     return (
         isinstance(entry, dict)
         and isinstance(entry.get("inputs"), str)
         and isinstance(entry.get("files"), list)
-        and all(isinstance(f, str) for f in entry["files"])
+        and all(isinstance(f, str) and _is_inside(f) for f in entry["files"])
         and isinstance(entry.get("asked"), dict)
         and all(isinstance(v, bool) for v in entry["asked"].values())
     )
