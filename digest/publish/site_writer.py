@@ -98,11 +98,15 @@ def _read_manifest(out_dir: Path) -> _Previous:
 
 
 def _is_inside(name: str) -> bool:
-    try:
-        _check_relative(name)
-    except ValueError:
-        return False
-    return True
+    """`_check_relative` as a cheap test on the string (a 100k-page manifest names 400k
+    files): no absolute path, backslash, dot-part (so no `..`) or the manifest."""
+    return (
+        bool(name)
+        and not name.startswith("/")
+        and "\\" not in name
+        and name != MANIFEST
+        and not any(part.startswith(".") for part in name.split("/"))
+    )
 
 
 def _entry_is_sound(entry: object) -> bool:
