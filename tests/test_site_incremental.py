@@ -8,6 +8,7 @@ Views are the genuine corpus studies of test_render; the changes made to them he
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -169,6 +170,25 @@ def test_list_entries_are_kept_between_builds_and_dropped_when_unused(tmp_path: 
     (tmp_path / FRAGMENTS).write_bytes(b"not a database")
     build_into(site, tmp_path, full=False)
     assert contents(tmp_path) == build_site(site)
+
+
+def test_a_tampered_page_entry_is_not_trusted(tmp_path: Path) -> None:
+    """A manifest entry naming a file outside the folder is dropped: the page is rendered
+    again and nothing outside the folder is looked at or removed."""
+    site = corpus_site()
+    out = tmp_path / "site"
+    build_into(site, out)
+    outside = tmp_path / "keep.txt"
+    outside.write_text("not the site's")
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["pages"]["index.html"]["files"] = ["../keep.txt"]
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    report = build_into(site, out)
+    assert report.rendered == 1 and report.written == []  # index.html, again
+    assert outside.read_text() == "not the site's"
+    assert json.loads((out / MANIFEST).read_text())["pages"]["index.html"]["files"] == [
+        "index.html"
+    ]
 
 
 def test_a_deleted_file_is_put_back(tmp_path: Path) -> None:

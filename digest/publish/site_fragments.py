@@ -1,10 +1,11 @@
 """Rendered pieces of site pages kept between builds, in one SQLite file in the site folder
 (`.digest-site-fragments.sqlite`, beside the manifest; never listed, never served as a page).
 
-A condition page lists every study it holds; after a week only the new studies' entries
-need rendering, the rest are read back by the hash of their inputs (`render.site_pages.
-Fragments`). A piece no page used in a build is deleted at its end, so the file holds one
-build's pieces. An unreadable file is replaced by an empty one (everything is rendered).
+A condition page lists every study it holds, and /feed.xml the newest 50 digests; after a
+week only the new studies' and the new digest's entries need rendering, the rest are read
+back by the hash of their inputs (`render.site_pages.Fragments`). A piece no page used in
+a build is deleted at its end, so the file holds one build's pieces. An unreadable file is
+replaced by an empty one (everything is rendered).
 """
 
 from __future__ import annotations

@@ -97,12 +97,24 @@ def _read_manifest(out_dir: Path) -> _Previous:
     return previous
 
 
+def _is_inside(name: str) -> bool:
+    """`_check_relative` as a cheap test on the string (a 100k-page manifest names 400k
+    files): no absolute path, backslash, dot-part (so no `..`) or the manifest."""
+    return (
+        bool(name)
+        and not name.startswith("/")
+        and "\\" not in name
+        and name != MANIFEST
+        and not any(part.startswith(".") for part in name.split("/"))
+    )
+
+
 def _entry_is_sound(entry: object) -> bool:
     return (
         isinstance(entry, dict)
         and isinstance(entry.get("inputs"), str)
         and isinstance(entry.get("files"), list)
-        and all(isinstance(f, str) for f in entry["files"])
+        and all(isinstance(f, str) and _is_inside(f) for f in entry["files"])
         and isinstance(entry.get("asked"), dict)
         and all(isinstance(v, bool) for v in entry["asked"].values())
     )
