@@ -21,9 +21,10 @@ from digest.app.weekly import render_site
 from digest.ingest.run import import_files
 from digest.issue.assemble import assemble_week
 from digest.publish.site_fragments import FRAGMENTS, fragment_store
-from digest.publish.site_writer import MANIFEST, WriteReport, write_site
+from digest.publish.site_writer import BUILDING, MANIFEST, WriteReport, write_site
 from digest.render import site as site_module
 from digest.render.site import build_site, site_pages
+from digest.render.site_pages import PageSpec
 from digest.views import RelatedRef, SiteView
 from tests.conftest import CORPUS, make_settings, store_as_fetched
 from tests.test_render import conditions_of, corpus_digests, corpus_site
@@ -217,6 +218,28 @@ def test_full_renders_every_page(tmp_path: Path) -> None:
     build_into(site, tmp_path)
     report = build_into(site, tmp_path, full=True)
     assert report.skipped == 0 and report.written == []
+
+
+def test_a_write_that_stopped_midway_is_followed_by_a_full_one(tmp_path: Path) -> None:
+    def page(path: str, content: bytes, fail: bool = False) -> PageSpec:
+        def make(_known: object) -> dict[str, bytes]:
+            if fail:
+                raise RuntimeError("the process stopped here")
+            return {path: content}
+
+        return PageSpec(path, content.decode(), frozenset(), make)
+
+    write_site([page("a.html", b"v1"), page("b.html", b"v1")], tmp_path)
+    # the data changes, a.html is written, the write dies before its manifest
+    with pytest.raises(RuntimeError):
+        write_site([page("a.html", b"v2"), page("b.html", b"v2", fail=True)], tmp_path)
+    assert (tmp_path / "a.html").read_bytes() == b"v2" and (tmp_path / BUILDING).exists()
+    # the data goes back: the old manifest's entry for a.html matches again, but its file
+    # holds the dead write's page, so every page is rendered
+    report = write_site([page("a.html", b"v1"), page("b.html", b"v1")], tmp_path)
+    assert (tmp_path / "a.html").read_bytes() == b"v1" and report.skipped == 0
+    assert not (tmp_path / BUILDING).exists()
+    assert write_site([page("a.html", b"v1"), page("b.html", b"v1")], tmp_path).skipped == 2
 
 
 def test_two_pages_cannot_claim_one_file(tmp_path: Path) -> None:

@@ -12,7 +12,10 @@ touched. A missing or unreadable manifest, a change of templates or code (part o
 fingerprint) or `full=True` renders every page. Each file is written to a temporary file
 beside it and renamed into place, so a reader never sees half a file; the files are
 flushed to disk together before the new manifest is, so after a crash the manifest never
-vouches for a page that is not on disk.
+vouches for a page that is not on disk. A marker (`.digest-site.building`) stands while a
+write has begun changing files and is removed once the new manifest is in place: a write
+that finds it renders every page, since files of the interrupted write may hold inputs
+the old manifest does not describe (and the data may since have gone back to them).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 from digest.render.site_pages import PageSpec, fixed_page, lookups_hold
 
 MANIFEST = ".digest-site.json"
+BUILDING = ".digest-site.building"  # a write that changed files has not finished
 MANIFEST_VERSION = 2
 
 
@@ -175,6 +179,9 @@ def write_site(
         pages = pages_of_files(pages)
     out_dir.mkdir(parents=True, exist_ok=True)
     previous = _read_manifest(out_dir)
+    building = out_dir / BUILDING
+    marked = building.exists()
+    full = full or marked  # the last write stopped midway: trust no entry
     report = WriteReport()
     entries: dict[str, dict[str, Any]] = {}
     owner: dict[str, str] = {}  # file -> the page that has it, to refuse two claims
@@ -189,6 +196,9 @@ def write_site(
         else:
             rendered = page.render()
             report.rendered += 1
+            if not marked:  # on disk before any file changes
+                write_atomically(building, b"a site write is under way\n")
+                marked = True
             _write_files(rendered.files, out_dir, report)
             entry = {
                 "inputs": page.inputs,
@@ -199,13 +209,17 @@ def write_site(
             if owner.setdefault(name, page.key) != page.key:
                 raise ValueError(f"two pages write {name!r}: {owner[name]!r}, {page.key!r}")
         entries[page.key] = entry
-    _remove_stale(out_dir, sorted(previous.files - owner.keys()), report)
+    stale = sorted(previous.files - owner.keys())
+    if stale and not marked:
+        write_atomically(building, b"a site write is under way\n")
+    _remove_stale(out_dir, stale, report)
     if report.written:
         # one flush for every page written (an fsync per file was most of an incremental
         # build's time), before the manifest says those pages are in place
         os.sync()
     manifest = {"version": MANIFEST_VERSION, "files": sorted(owner), "pages": entries}
     write_atomically(out_dir / MANIFEST, (json.dumps(manifest, sort_keys=True) + "\n").encode())
+    building.unlink(missing_ok=True)
     return report
 
 
