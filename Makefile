@@ -41,9 +41,13 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# axe-core (npm) checks the site's accessibility in the browser tests
+# axe-core (npm) checks the site's accessibility in the browser tests. pytest-xdist (dev
+# extra) runs the test files on every core; each file stays on one worker, so a module's
+# browser, built site and servers are set up once. Every worker has its own temp dirs,
+# PostgreSQL database and loopback ports. `PYTEST_WORKERS=0 make test` runs it serially.
+PYTEST_WORKERS ?= auto
 test: install system-deps lint
-	DIGEST_AXE_JS=$(CURDIR)/.cache/axe/node_modules/axe-core/axe.min.js $(BIN)/pytest -q
+	DIGEST_AXE_JS=$(CURDIR)/.cache/axe/node_modules/axe-core/axe.min.js $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
