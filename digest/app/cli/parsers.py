@@ -241,8 +241,9 @@ def add_service_parsers(sub: _Sub) -> None:
         sub,
         "recheck",
         "recheck:cmd_recheck",
-        "re-check every study an issue carried against Crossref (DOI) and PubMed (PMID) for "
-        "retractions, concerns and corrections; banner, corrections section, correction email",
+        "re-check every study an issue carried (or noted, or on a condition page) against "
+        "Crossref by DOI and PubMed and Europe PMC by PMID for retractions, concerns and "
+        "corrections; banner, corrections section, correction email",
     )
     recheck.add_argument(
         "--doi",
