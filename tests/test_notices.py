@@ -36,6 +36,13 @@ def test_every_kind_has_its_own_words_and_a_weight_order() -> None:
         ([n("retraction", "2026-09-01"), n("reinstatement", "2026-06-01")], "retraction", False),
         # an undated reversal beside a retraction can only have followed it
         ([n("retraction", "2025-03-01"), n("reinstatement")], "reinstatement", True),
+        # retracted, reversed, retracted again; PubMed's link to a notice is undated
+        ([n("retraction", "2019-01-05"), n("reinstatement", "2020-03-01"),
+          n("retraction", "2023-06-01", doi="10.5555/y"), n("retraction", doi="10.5555/z")],
+         "retraction", False),
+        # an undated reversal after two retractions: which one it undid is unknown
+        ([n("retraction", "2019-01-05"), n("retraction", "2023-06-01", doi="10.5555/y"),
+          n("reinstatement")], "retraction", False),
         # a concern outlives the reversed retraction and leads
         ([n("retraction", "2025-01-01"), n("reinstatement", "2025-06-01"),
           n("expression-of-concern", "2025-07-01")], "expression-of-concern", True),

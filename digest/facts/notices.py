@@ -232,18 +232,21 @@ def _latest(notices: Iterable[NoticeData]) -> str:
 
 
 def retraction_in_force(notices: Sequence[NoticeData]) -> bool:
-    """A retraction stands unless a reinstatement is dated on or after the latest one (an
-    undated reinstatement beside a retraction is taken as the later word: it can only
-    have followed it)."""
+    """A retraction stands unless a reinstatement is dated on or after the latest dated
+    retraction. Undated retractions (PubMed's and Europe PMC's links carry no date) are
+    the retraction seen elsewhere: they weigh nothing against dated notices. An undated
+    reinstatement can only have followed a retraction, so it reverses a single one; after
+    two retractions it is not known which it followed, and in doubt the retraction stands."""
     retractions = [n for n in notices if n.kind == "retraction"]
     reinstatements = [n for n in notices if n.kind == "reinstatement"]
     if not retractions:
         return False
     if not reinstatements:
         return True
-    if not all(n.date for n in [*retractions, *reinstatements]):
-        return False
-    return _latest(retractions) > _latest(reinstatements)
+    latest_reinstated = _latest(reinstatements)
+    if not latest_reinstated:
+        return len({n.date for n in retractions if n.date}) > 1
+    return _latest(retractions) > latest_reinstated
 
 
 def is_reinstated(notices: Sequence[NoticeData]) -> bool:
