@@ -353,3 +353,32 @@ def test_a_retraction_of_the_retraction_lifts_the_banner_and_says_so(
     assert "This study has been retracted." not in page
     assert "the retraction has itself been retracted" in page
     assert "Retraction reversed, dated 2026-06-01" in page
+
+
+def test_a_reversed_retraction_sends_no_retracted_email(
+    db_engine: Engine,
+    database_url: str,
+    replay: Any,
+    tmp_path: Path,
+    smtp_server: tuple[Recorder, int],  # noqa: F811
+) -> None:
+    recorder, port = smtp_server
+    server = replay(
+        [work_route(4, "handmade_crossref_work_reinstated.json"), NO_NOTICES], root=HANDMADE
+    )
+    settings = settings_for(database_url, server, tmp_path, email_="serious")
+    send_week_46(
+        settings,
+        db_engine,
+        port,
+        handmade_study(4, "HAND-MADE TEST RECORD 4: acupuncture for pain"),
+    )
+    report = run_recheck(settings, db_engine, now=RECHECK, http=client(settings), env=env(port))
+    assert report.ok, report.failed
+    assert sorted(k for _, k, _ in report.new_notices) == ["reinstatement", "retraction"]
+    # the retraction was reversed before we saw it: a "Retracted" email would be untrue,
+    # and `serious` does not mail reversals
+    assert report.emails == 0 and len(recorder.messages) == 1
+    everything = settings_for(database_url, server, tmp_path, email_="all")
+    assert send_corrections(everything, db_engine, env=env(port), now=RECHECK) == 1
+    assert messages(recorder)[-1]["Subject"].startswith("Retraction reversed:")

@@ -135,6 +135,8 @@ def send_corrections(
             study = studies.get(notice.work)
             if study is None or (study.slug, section_kind(notice.kind)) in told:
                 continue  # an issue that reached them already listed the correction
+            if notice.kind == "retraction" and not study.retracted:
+                continue  # reversed (a reinstatement is dated after it): "retracted" is untrue
             seen = notice.first_seen_at
             seen = seen if seen.tzinfo else seen.replace(tzinfo=UTC)
             for subscriber_id, week in recipients(session, study.slug, seen, issues).items():
