@@ -31,12 +31,14 @@ from digest.app.recheck_mail import send_corrections
 from digest.app.sending import send_week
 from digest.app.weekly import build_week
 from digest.desk.subscribe import Preferences, set_preferences
+from digest.facts import NoticeData
 from digest.http.client import Http
 from digest.http.politeness import RateLimiter
 from digest.issue.assemble import assemble_week
 from digest.model import FetchRun, RecordData, Study
 from digest.store import deliveries
-from digest.store.recheck_tables import CorrectionDelivery
+from digest.store.recheck import record_notices
+from digest.store.recheck_tables import CorrectionDelivery, StudyNotice
 from tests.conftest import FIXTURES, make_settings, store_as_fetched
 from tests.test_email import Recorder, smtp_server  # noqa: F401  (the aiosmtpd fixture)
 
@@ -382,3 +384,20 @@ def test_a_reversed_retraction_sends_no_retracted_email(
     everything = settings_for(database_url, server, tmp_path, email_="all")
     assert send_corrections(everything, db_engine, env=env(port), now=RECHECK) == 1
     assert messages(recorder)[-1]["Subject"].startswith("Retraction reversed:")
+
+
+def test_a_study_that_gains_a_doi_keeps_its_notices_and_their_clock(db_engine: Engine) -> None:
+    # HAND-MADE notice: PubMed's undated retraction link of a PMID-only study
+    notice = NoticeData(kind="retraction", pmid="99999925", asserted_by="pubmed")
+    with Session(db_engine) as session:
+        assert len(record_notices(session, ["pmid:99999925"], [notice], RECHECK)) == 1
+        session.commit()
+        # a later record brings the DOI: works_of now leads with it
+        later = RECHECK + timedelta(days=2)
+        works = ["doi:10.5555/handmade.acupuncture.5", "pmid:99999925"]
+        assert record_notices(session, works, [notice], later) == []
+        session.commit()
+        rows = session.exec(select(StudyNotice)).all()
+    assert [(r.work, r.first_seen_at.replace(tzinfo=UTC)) for r in rows] == [
+        ("pmid:99999925", RECHECK)
+    ]

@@ -239,7 +239,7 @@ def _file_notices(
                 for record in records.get(study.id or 0, [])
                 for n in facts.notices_of(RecordData.from_json_dict(record.data))
             )
-            for row in rq.record_notices(session, works[0], notices, now):
+            for row in rq.record_notices(session, works, notices, now):
                 url = facts.notice_url(row.notice_doi, row.notice_pmid)
                 report.new_notices.append((study.slug, row.kind, url))
             for work in works:

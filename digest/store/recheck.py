@@ -6,7 +6,7 @@ caller's transaction."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
@@ -64,13 +64,15 @@ def save_state(
 
 
 def record_notices(
-    session: Session, work: str, notices: Iterable[NoticeData], now: datetime
+    session: Session, works: Sequence[str], notices: Iterable[NoticeData], now: datetime
 ) -> list[StudyNotice]:
-    """Store the notices a work names; the ones not seen before are returned (first seen
-    now). A known notice gets a date or another asserter filled in, never a new clock."""
-    known = {
-        n.notice_key: n for n in session.exec(select(StudyNotice).where(StudyNotice.work == work))
-    }
+    """Store the notices a work names, under its first key (`works_of`); the ones not
+    seen before under any of its keys are returned (first seen now). A known notice gets
+    a date or another asserter filled in, never a new clock: a study filed by PMID that
+    later gains a DOI keeps its notices, so nobody is told twice."""
+    query = select(StudyNotice).where(col(StudyNotice.work).in_(sorted(set(works))))
+    known = {n.notice_key: n for n in session.exec(query)}
+    work = works[0]
     new = []
     for notice in notices:
         row = known.get(notice.key)
