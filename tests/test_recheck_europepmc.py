@@ -80,3 +80,47 @@ def test_europepmc_is_asked_by_pmid_and_a_missing_one_is_named(
 def test_the_pmid_query_ors_the_ids() -> None:
     assert pmid_query(["1"]) == "EXT_ID:1 AND SRC:MED"
     assert pmid_query(["1", "2"]) == "(EXT_ID:1 OR EXT_ID:2) AND SRC:MED"
+
+
+def test_when_pubmed_fails_a_pmid_europe_pmc_answered_is_asked_again(
+    db_engine: Engine, replay: Any, tmp_path: Path
+) -> None:
+    server = replay(
+        [
+            {"path": "/search", "responses": [{"file": FOUND, "content_type": "application/json"}]},
+            {  # HAND-MADE: PubMed down for the whole run
+                "path": "/efetch.fcgi",
+                "responses": [{"status": 500, "body": "<html>Internal Server Error</html>"}],
+            },
+        ],
+        root=CORPUS,
+    )
+    settings = make_settings(
+        db_engine.url.render_as_string(hide_password=False),
+        "  []",
+        f"digest: {{output_dir: {tmp_path / 'out'}}}\n"
+        f"recheck: {{europepmc_base_url: {server.url}, eutils_base_url: {server.url},"
+        " crossref: false}\n",
+    )
+    # HAND-MADE stand-in naming the genuine PMID Europe PMC answers with, watched by a note
+    stand_in = RecordData(
+        source="pubmed", source_id="20516115", pmid="20516115", title="HAND-MADE stand-in"
+    )
+    store_as_fetched(settings, db_engine, [stand_in], fetched_by="pm", now=NOW - timedelta(days=9))
+    with Session(db_engine) as session:
+        for study in session.exec(select(Study)):
+            session.add(TriageDecision(week="2026-W48", slug=study.slug, note="watch"))
+        session.commit()
+    http = Http(
+        settings.http,
+        settings.contact_email,
+        sleep=lambda _s: None,
+        limiter=RateLimiter(sleep=lambda _s: None),
+    )
+    report = run_recheck(settings, db_engine, now=NOW, http=http)
+    assert not report.ok and report.failed
+    with Session(db_engine) as session:
+        stored = session.exec(select(Record).where(Record.source == "europepmc")).all()
+        state = session.get(RecheckState, ("pmid", "20516115"))
+    assert len(stored) == 1  # what Europe PMC said is kept
+    assert state is None  # but the PMID was not checked: the next run asks PubMed in full

@@ -320,7 +320,16 @@ def run_recheck(
         except DigestError as exc:  # this source stores nothing; the other goes on
             report.failed.append(str(exc))
     report.requests = http.requests_made - before
-    checked = {k: v for _, found in lookups.values() for k, v in found.checked.items()}
+    # PubMed's word on a PMID is the one its state keeps: when PubMed could not be asked,
+    # Europe PMC's answer is stored but the PMID's state stays as it was (asked again next
+    # run, in full when it was due), or a retraction only PubMed carries waits a month
+    pubmed_failed = settings.recheck.pubmed and bool(pmids) and "recheck-pubmed" not in lookups
+    checked = {
+        k: v
+        for _, found in lookups.values()
+        for k, v in found.checked.items()
+        if not (pubmed_failed and k[0] == "pmid")
+    }
     report.checked = len(checked)
     report.fetched = sum(1 for _, full in checked.values() if full)
     missing = [key for key, (outcome, _) in checked.items() if outcome == "not-found"]
