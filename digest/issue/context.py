@@ -181,7 +181,12 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _as_data(row: StudyNotice) -> _Notice:
-    return _Notice(kind=cast(NoticeType, row.kind), doi=row.notice_doi, pmid=row.notice_pmid)
+    return _Notice(
+        kind=cast(NoticeType, row.kind),
+        doi=row.notice_doi,
+        pmid=row.notice_pmid,
+        date=row.notice_date,
+    )
 
 
 def _notice_ref(row: StudyNotice, zone: ZoneInfo) -> NoticeRef:
