@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from digest.app.replay import ReplayServer, routes_from
 from digest.config import Settings, parse_settings
+from digest.http.client import Http
+from digest.http.politeness import RateLimiter
 from digest.store.db import make_engine, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,6 +258,17 @@ topics:
       mesh: [Chronic Pain]
       terms: [chronic pain, pain]
 """
+
+
+def no_wait_client(settings: Settings) -> Http:
+    """The real HTTP client (retries, limits, parsing) that records waits instead of
+    sleeping them: for tests against the loopback replay server."""
+    return Http(
+        settings.http,
+        settings.contact_email,
+        sleep=lambda _s: None,
+        limiter=RateLimiter(sleep=lambda _s: None),
+    )
 
 
 def make_settings(database_url: str, sources_yaml: str, extra: str = "") -> Settings:

@@ -22,7 +22,7 @@ from digest.model import Study
 from digest.sources.crossref.lookup import fetch_notices_about, fetch_work
 from digest.sources.crossref.parse import parse_crossref
 from digest.store.recheck_tables import RecheckRun, RecheckState, StudyNotice
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import CORPUS, make_settings, no_wait_client
 
 NOW = datetime(2026, 12, 7, 4, 30, tzinfo=UTC)
 WAKEFIELD = "10.1016/s0140-6736(97)11096-0"
@@ -43,15 +43,6 @@ CORRECTION_NOTICE = "10.1016/s0140-6736(04)15715-2"
 
 def json_file(path: str) -> dict[str, Any]:
     return {"file": path, "content_type": "application/json"}
-
-
-def client(settings: Any) -> Http:
-    return Http(
-        settings.http,
-        settings.contact_email,
-        sleep=lambda _s: None,
-        limiter=RateLimiter(sleep=lambda _s: None),
-    )
 
 
 def settings_for(db_engine: Engine, server: Any, tmp_path: Path, extra: str = "") -> Any:
@@ -79,7 +70,7 @@ def study_page(settings: Any, engine: Engine, study: Study) -> str:
 def test_the_retracted_lancet_article_names_its_notices_with_dates(replay: Any) -> None:
     server = replay([{"path": WORK_PATH, "responses": [json_file(WORK)]}], root=CORPUS)
     settings = make_settings("sqlite://", "  []")
-    answer = fetch_work(client(settings), WAKEFIELD, base=server.url)
+    answer = fetch_work(no_wait_client(settings), WAKEFIELD, base=server.url)
     assert answer.found and answer.page is not None
     assert server.requests[0].params == {"mailto": "test@example.org"}  # the polite pool
     (record,) = parse_crossref(answer.page.content).records
@@ -115,7 +106,7 @@ def test_a_404_doi_is_not_in_crossref_not_a_failed_run(
     )
     settings = settings_for(db_engine, server, tmp_path)
     report = run_recheck(
-        settings, db_engine, now=NOW, http=client(settings), dois=["10.1371/notarealdoi"]
+        settings, db_engine, now=NOW, http=no_wait_client(settings), dois=["10.1371/notarealdoi"]
     )
     assert report.ok, report.failed
     assert report.not_in_crossref == ["10.1371/notarealdoi"]
@@ -143,7 +134,9 @@ def test_the_notices_cursor_walk_ends(replay: Any) -> None:
         root=CORPUS,
     )
     settings = make_settings("sqlite://", "  []")
-    pages = fetch_notices_about(client(settings), ["10.1/a", "10.1/b"], rows=20, base=server.url)
+    pages = fetch_notices_about(
+        no_wait_client(settings), ["10.1/a", "10.1/b"], rows=20, base=server.url
+    )
     assert len(pages) == 2
     assert [r.params["cursor"] for r in server.requests] == ["*", SCROLL, SCROLL]
     first = server.requests[0].params
@@ -167,7 +160,9 @@ def test_recheck_flags_the_lancet_article_then_asks_only_what_changed(
         root=CORPUS,
     )
     settings = settings_for(db_engine, server, tmp_path)
-    report = run_recheck(settings, db_engine, now=NOW, http=client(settings), dois=[WAKEFIELD])
+    report = run_recheck(
+        settings, db_engine, now=NOW, http=no_wait_client(settings), dois=[WAKEFIELD]
+    )
     assert report.ok, report.failed
     kinds = sorted((kind, url) for _, kind, url in report.new_notices)
     assert kinds == [
@@ -196,7 +191,7 @@ def test_recheck_flags_the_lancet_article_then_asks_only_what_changed(
 
         session.add(TriageDecision(week="2026-W49", slug=study.slug, note="Quoted on our blog."))
         session.commit()
-    second = run_recheck(settings, db_engine, now=later, http=client(settings))
+    second = run_recheck(settings, db_engine, now=later, http=no_wait_client(settings))
     assert second.ok, second.failed
     assert second.new_notices == []
     paths = [r.path for r in server.requests]

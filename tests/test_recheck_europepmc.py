@@ -16,15 +16,21 @@ from sqlmodel import Session, select
 
 from digest.app.recheck import run_recheck
 from digest.desk.tables import TriageDecision
-from digest.http.client import Http
-from digest.http.politeness import RateLimiter
 from digest.model import Record, RecordData, Study
 from digest.sources.europepmc.recheck import pmid_query
 from digest.store.recheck_tables import RecheckState
-from tests.conftest import CORPUS, make_settings, store_as_fetched
+from tests.conftest import CORPUS, make_settings, no_wait_client, store_as_fetched
 
 NOW = datetime(2026, 12, 7, 4, 30, tzinfo=UTC)
 FOUND = "europepmc/biomcp_search_ext_id_20516115_lite.json"
+
+
+def watch_by_note(engine: Engine) -> None:
+    """A staff note on every stored study: each is watched by the re-check."""
+    with Session(engine) as session:
+        for study in session.exec(select(Study)):
+            session.add(TriageDecision(week="2026-W48", slug=study.slug, note="watch"))
+        session.commit()
 
 
 def test_europepmc_is_asked_by_pmid_and_a_missing_one_is_named(
@@ -54,17 +60,8 @@ def test_europepmc_is_asked_by_pmid_and_a_missing_one_is_named(
         for p in ("20516115", "99999931")
     ]
     store_as_fetched(settings, db_engine, stand_ins, fetched_by="pm", now=NOW - timedelta(days=9))
-    with Session(db_engine) as session:
-        for study in session.exec(select(Study)):
-            session.add(TriageDecision(week="2026-W48", slug=study.slug, note="watch"))
-        session.commit()
-    http = Http(
-        settings.http,
-        settings.contact_email,
-        sleep=lambda _s: None,
-        limiter=RateLimiter(sleep=lambda _s: None),
-    )
-    report = run_recheck(settings, db_engine, now=NOW, http=http)
+    watch_by_note(db_engine)
+    report = run_recheck(settings, db_engine, now=NOW, http=no_wait_client(settings))
     assert report.ok, report.failed
     assert report.not_in_pubmed == ["99999931"]
     params = server.requests[0].params
@@ -107,17 +104,8 @@ def test_when_pubmed_fails_a_pmid_europe_pmc_answered_is_asked_again(
         source="pubmed", source_id="20516115", pmid="20516115", title="HAND-MADE stand-in"
     )
     store_as_fetched(settings, db_engine, [stand_in], fetched_by="pm", now=NOW - timedelta(days=9))
-    with Session(db_engine) as session:
-        for study in session.exec(select(Study)):
-            session.add(TriageDecision(week="2026-W48", slug=study.slug, note="watch"))
-        session.commit()
-    http = Http(
-        settings.http,
-        settings.contact_email,
-        sleep=lambda _s: None,
-        limiter=RateLimiter(sleep=lambda _s: None),
-    )
-    report = run_recheck(settings, db_engine, now=NOW, http=http)
+    watch_by_note(db_engine)
+    report = run_recheck(settings, db_engine, now=NOW, http=no_wait_client(settings))
     assert not report.ok and report.failed
     with Session(db_engine) as session:
         stored = session.exec(select(Record).where(Record.source == "europepmc")).all()

@@ -32,14 +32,12 @@ from digest.app.sending import send_week
 from digest.app.weekly import build_week
 from digest.desk.subscribe import Preferences, set_preferences
 from digest.facts import NoticeData
-from digest.http.client import Http
-from digest.http.politeness import RateLimiter
 from digest.issue.assemble import assemble_week
 from digest.model import FetchRun, RecordData, Study
 from digest.store import deliveries
 from digest.store.recheck import record_notices
 from digest.store.recheck_tables import CorrectionDelivery, StudyNotice
-from tests.conftest import FIXTURES, make_settings, store_as_fetched
+from tests.conftest import FIXTURES, make_settings, no_wait_client, store_as_fetched
 from tests.test_email import Recorder, smtp_server  # noqa: F401  (the aiosmtpd fixture)
 
 HANDMADE = FIXTURES / "handmade"
@@ -65,15 +63,6 @@ def handmade_study(n: int, title: str) -> RecordData:
     )
 
 
-def client(settings: Any) -> Http:
-    return Http(
-        settings.http,
-        settings.contact_email,
-        sleep=lambda _s: None,
-        limiter=RateLimiter(sleep=lambda _s: None),
-    )
-
-
 def env(port: int) -> dict[str, str]:
     return {"DIGEST_SECRET": "x" * 32, "DIGEST_SMTP_URL": f"smtp://127.0.0.1:{port}"}
 
@@ -96,6 +85,10 @@ def work_route(n: int, name: str) -> dict[str, Any]:
         "path": f"/works/10.5555/handmade.acupuncture.{n}",
         "responses": [{"file": name, "content_type": "application/json"}],
     }
+
+
+# Crossref: study 1 retracted (HAND-MADE answer), no notices indexed since
+RETRACTED_1 = [work_route(1, "handmade_crossref_work_retracted.json"), NO_NOTICES]
 
 
 def settings_for(database_url: str, server: Any, tmp_path: Path, email_: str = "serious") -> Any:
@@ -149,15 +142,15 @@ def test_sent_in_week_n_retracted_in_week_n_plus_1(
     smtp_server: tuple[Recorder, int],  # noqa: F811
 ) -> None:
     recorder, port = smtp_server
-    server = replay(
-        [work_route(1, "handmade_crossref_work_retracted.json"), NO_NOTICES], root=HANDMADE
-    )
+    server = replay(RETRACTED_1, root=HANDMADE)
     settings = settings_for(database_url, server, tmp_path)
     study = handmade_study(1, "HAND-MADE TEST RECORD: electroacupuncture for chronic low back pain")
     send_week_46(settings, db_engine, port, study)
     assert len(recorder.messages) == 1  # the W46 issue
 
-    report = run_recheck(settings, db_engine, now=RECHECK, http=client(settings), env=env(port))
+    report = run_recheck(
+        settings, db_engine, now=RECHECK, http=no_wait_client(settings), env=env(port)
+    )
     assert report.ok, report.failed
     assert report.new_notices == [("pmid-99999921", "retraction", f"https://doi.org/{NOTICE}")]
     assert report.emails == 1
@@ -185,7 +178,11 @@ def test_sent_in_week_n_retracted_in_week_n_plus_1(
 
     # never twice: another run, and the mailer itself, send nothing more
     again = run_recheck(
-        settings, db_engine, now=RECHECK + timedelta(days=1), http=client(settings), env=env(port)
+        settings,
+        db_engine,
+        now=RECHECK + timedelta(days=1),
+        http=no_wait_client(settings),
+        env=env(port),
     )
     assert again.ok and again.emails == 0 and again.new_notices == []
     assert [r.path for r in server.requests] == [f"/works/{DOI}", "/works"]  # only what changed
@@ -229,13 +226,11 @@ def test_no_correction_email_once_an_issue_listed_the_correction(
     smtp_server: tuple[Recorder, int],  # noqa: F811
 ) -> None:
     recorder, port = smtp_server
-    server = replay(
-        [work_route(1, "handmade_crossref_work_retracted.json"), NO_NOTICES], root=HANDMADE
-    )
+    server = replay(RETRACTED_1, root=HANDMADE)
     quiet = settings_for(database_url, server, tmp_path, email_="off")
     study = handmade_study(1, "HAND-MADE TEST RECORD: electroacupuncture for chronic low back pain")
     send_week_46(quiet, db_engine, port, study)
-    assert run_recheck(quiet, db_engine, now=RECHECK, http=client(quiet)).emails == 0
+    assert run_recheck(quiet, db_engine, now=RECHECK, http=no_wait_client(quiet)).emails == 0
     fetched(db_engine, RECHECK)
     build_week(quiet, db_engine, "2026-W47", out_dir=None, now=W47_SENT)
     sent = send_week(quiet, db_engine, "2026-W47", env=env(port), now=W47_SENT)
@@ -255,9 +250,7 @@ def test_no_correction_email_to_a_reader_whose_own_copy_left_the_study_out(
     smtp_server: tuple[Recorder, int],  # noqa: F811
 ) -> None:
     recorder, port = smtp_server
-    server = replay(
-        [work_route(1, "handmade_crossref_work_retracted.json"), NO_NOTICES], root=HANDMADE
-    )
+    server = replay(RETRACTED_1, root=HANDMADE)
     settings = settings_for(database_url, server, tmp_path)
     trial = handmade_study(1, "HAND-MADE TEST RECORD: electroacupuncture for chronic low back pain")
     review = handmade_study(2, "HAND-MADE TEST RECORD: acupuncture for low back pain, a review")
@@ -275,7 +268,9 @@ def test_no_correction_email_to_a_reader_whose_own_copy_left_the_study_out(
     assert "electroacupuncture" not in copies["reviews.only@clinic.example.org"]
     assert "electroacupuncture" in copies["early@clinic.example.org"]
 
-    report = run_recheck(settings, db_engine, now=RECHECK, http=client(settings), env=env(port))
+    report = run_recheck(
+        settings, db_engine, now=RECHECK, http=no_wait_client(settings), env=env(port)
+    )
     assert report.ok, report.failed
     assert [n[:2] for n in report.new_notices] == [("pmid-99999921", "retraction")]
     assert report.emails == 1  # the trial's reader only
@@ -309,7 +304,7 @@ def test_each_notice_kind_has_its_own_words_and_weight(
         settings,
         db_engine,
         now=RECHECK,
-        http=client(settings),
+        http=no_wait_client(settings),
         dois=[f"10.5555/handmade.acupuncture.{n}"],
     )
     assert report.ok, report.failed
@@ -341,7 +336,7 @@ def test_a_retraction_of_the_retraction_lifts_the_banner_and_says_so(
         settings,
         db_engine,
         now=RECHECK,
-        http=client(settings),
+        http=no_wait_client(settings),
         dois=["10.5555/handmade.acupuncture.4"],
     )
     assert report.ok, report.failed
@@ -375,7 +370,9 @@ def test_a_reversed_retraction_sends_no_retracted_email(
         port,
         handmade_study(4, "HAND-MADE TEST RECORD 4: acupuncture for pain"),
     )
-    report = run_recheck(settings, db_engine, now=RECHECK, http=client(settings), env=env(port))
+    report = run_recheck(
+        settings, db_engine, now=RECHECK, http=no_wait_client(settings), env=env(port)
+    )
     assert report.ok, report.failed
     assert sorted(k for _, k, _ in report.new_notices) == ["reinstatement", "retraction"]
     # the retraction was reversed before we saw it: a "Retracted" email would be untrue,

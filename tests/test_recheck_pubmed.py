@@ -14,25 +14,14 @@ from sqlmodel import Session, select
 
 from digest.app.recheck import run_recheck
 from digest.desk.tables import TriageDecision
-from digest.http.client import Http
-from digest.http.politeness import RateLimiter
 from digest.model import Study
 from digest.sources.pubmed.parse_efetch import parse_efetch
 from digest.store.recheck_tables import RecheckState, StudyNotice
-from tests.conftest import CORPUS, make_settings, store_as_fetched
+from tests.conftest import CORPUS, make_settings, no_wait_client, store_as_fetched
 
 NOW = datetime(2026, 12, 7, 4, 30, tzinfo=UTC)
 EFETCH = "pubmed-efetch/neilfws_efetch_pmid993_retracted.xml"
 NO_HITS = "pubmed-esearch/biopython_esearch_zero_results_errorlist.xml"
-
-
-def client(settings: Any) -> Http:
-    return Http(
-        settings.http,
-        settings.contact_email,
-        sleep=lambda _s: None,
-        limiter=RateLimiter(sleep=lambda _s: None),
-    )
 
 
 def test_a_retracted_pubmed_article_is_filed_then_only_changes_are_asked(
@@ -66,7 +55,7 @@ def test_a_retracted_pubmed_article_is_filed_then_only_changes_are_asked(
         session.add(TriageDecision(week="2026-W48", slug=slug, note="Check this one."))
         session.commit()
 
-    report = run_recheck(settings, db_engine, now=NOW, http=client(settings))
+    report = run_recheck(settings, db_engine, now=NOW, http=no_wait_client(settings))
     assert report.ok, report.failed
     assert report.new_notices == [(slug, "retraction", "https://pubmed.ncbi.nlm.nih.gov/195582/")]
     first = server.requests[0]
@@ -78,7 +67,9 @@ def test_a_retracted_pubmed_article_is_filed_then_only_changes_are_asked(
     assert notice.notice_date is None  # PubMed does not date the link
     assert state is not None and state.outcome == "found"
 
-    later = run_recheck(settings, db_engine, now=NOW + timedelta(days=1), http=client(settings))
+    later = run_recheck(
+        settings, db_engine, now=NOW + timedelta(days=1), http=no_wait_client(settings)
+    )
     assert later.ok, later.failed
     assert [r.path for r in server.requests] == ["/efetch.fcgi", "/esearch.fcgi"]
     search = server.requests[1].params
